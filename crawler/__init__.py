@@ -1,0 +1,1 @@
+"""The Scrapy project of zgcwatch: spiders, items, pipeline and the pure stages."""

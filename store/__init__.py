@@ -1,0 +1,5 @@
+"""The SQLite store of zgcwatch: opening, migrations, reads and writes."""
+
+from store.db import DEFAULT_DB, StoreError, db_path, open_store
+
+__all__ = ["DEFAULT_DB", "StoreError", "db_path", "open_store"]

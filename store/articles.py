@@ -1,0 +1,94 @@
+"""Reads and writes of `articles`, `url_aliases` and `raw_pages`."""
+
+import zlib
+from datetime import UTC, datetime
+
+
+def utcnow():
+    """Now, UTC, ISO 8601 to the second: the store's clock format."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def known_urls(db, source=None):
+    """Every URL the store has for `source` (articles and their aliases), as a set."""
+    if source is None:
+        rows = db.execute("SELECT url FROM articles UNION SELECT url FROM url_aliases")
+    else:
+        rows = db.execute(
+            "SELECT url FROM articles WHERE source = ? UNION "
+            "SELECT a.url FROM url_aliases a JOIN articles r ON r.id = a.article_id "
+            "WHERE r.source = ?",
+            [source, source],
+        )
+    return {row[0] for row in rows}
+
+
+def article_id(db, url):
+    """The id of the article stored at `url` or aliased to it, else None."""
+    row = db.execute(
+        "SELECT id FROM articles WHERE url = ? UNION ALL "
+        "SELECT article_id FROM url_aliases WHERE url = ? LIMIT 1",
+        [url, url],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def get_article(db, id_):
+    """One article row as a dict, or None."""
+    rows = list(db.query("SELECT * FROM articles WHERE id = ?", [id_]))
+    return rows[0] if rows else None
+
+
+def upsert_article(db, record, now=None):
+    """Insert or update the article at record['url']; return (id, created).
+
+    An unchanged record only moves `last_seen`, so re-crawling a page is harmless.
+    """
+    now = now or utcnow()
+    existing = list(db.query("SELECT * FROM articles WHERE url = ?", [record["url"]]))
+    with db.conn:
+        if not existing:
+            db["articles"].insert({**record, "first_seen": now, "last_seen": now})
+            return db.execute("SELECT last_insert_rowid()").fetchone()[0], True
+        row = existing[0]
+        changes = {k: v for k, v in record.items() if row.get(k) != v}
+        changes["last_seen"] = now
+        db["articles"].update(row["id"], changes)
+        return row["id"], False
+
+
+def add_alias(db, url, article_id, kind, now=None):
+    """Remember that `url` leads to the stored article (a redirect, a twin URL)."""
+    with db.conn:
+        db.execute(
+            "INSERT OR IGNORE INTO url_aliases (url, article_id, kind, first_seen) "
+            "VALUES (?, ?, ?, ?)",
+            [url, article_id, kind, now or utcnow()],
+        )
+
+
+def save_raw_pages(db, article_id, pages, now=None):
+    """Keep each fetched page's HTML, compressed: [(url, encoding, html_bytes), ...]."""
+    now = now or utcnow()
+    with db.conn:
+        db.execute("DELETE FROM raw_pages WHERE article_id = ?", [article_id])
+        for page_no, (url, encoding, html) in enumerate(pages, start=1):
+            db["raw_pages"].insert(
+                {
+                    "article_id": article_id,
+                    "page_no": page_no,
+                    "url": url,
+                    "fetched_at": now,
+                    "encoding": encoding,
+                    "html": zlib.compress(html, 6),
+                }
+            )
+
+
+def raw_pages(db, article_id):
+    """The stored pages of one article: [(url, encoding, html_bytes), ...] in order."""
+    rows = db.execute(
+        "SELECT url, encoding, html FROM raw_pages WHERE article_id = ? ORDER BY page_no",
+        [article_id],
+    )
+    return [(url, encoding, zlib.decompress(html)) for url, encoding, html in rows]

@@ -1,0 +1,126 @@
+"""Versioned schema migrations, kept in PRAGMA user_version; each runs once, in order."""
+
+import logging
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS = {}
+
+
+def migration(version):
+    """Register a function as the migration to schema `version`."""
+
+    def register(fn):
+        MIGRATIONS[version] = fn
+        return fn
+
+    return register
+
+
+def latest():
+    """The newest schema version this code knows."""
+    return max(MIGRATIONS)
+
+
+def apply(db, path="store"):
+    """Bring the store up to the latest version; refuse a store newer than the code."""
+    from store.db import StoreError
+
+    current = db.execute("PRAGMA user_version").fetchone()[0]
+    if current > latest():
+        raise StoreError(
+            f"{path} has schema version {current}, newer than this zgcwatch knows "
+            f"({latest()}); upgrade zgcwatch"
+        )
+    for version in sorted(v for v in MIGRATIONS if v > current):
+        with db.conn:  # one transaction per step: a failed step leaves the older version
+            MIGRATIONS[version](db)
+            db.execute(f"PRAGMA user_version = {version}")
+        logger.info("store %s migrated to schema version %d", path, version)
+
+
+@migration(1)
+def create_core_tables(db):
+    """articles, crawl_runs, url_aliases, raw_pages and the stories view."""
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS articles (
+            id INTEGER PRIMARY KEY,
+            url TEXT NOT NULL UNIQUE,
+            source TEXT NOT NULL,
+            title TEXT,
+            published TEXT,
+            author TEXT,
+            lang TEXT,
+            body TEXT,
+            is_relevant INTEGER,
+            relevance REAL,
+            duplicate_of INTEGER REFERENCES articles(id),
+            similarity REAL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            body_hash TEXT,
+            matched_terms TEXT,
+            fetched_url TEXT,
+            page_count INTEGER,
+            warnings TEXT
+        )
+        """
+    )
+    for column in ("source", "published", "duplicate_of", "body_hash", "first_seen"):
+        db.execute(
+            f"CREATE INDEX IF NOT EXISTS idx_articles_{column} ON articles({column})"
+        )
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS crawl_runs (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT,
+            pages INTEGER DEFAULT 0,
+            articles_new INTEGER DEFAULT 0,
+            stories_new INTEGER DEFAULT 0,
+            duplicates INTEGER DEFAULT 0,
+            errors INTEGER DEFAULT 0,
+            message TEXT,
+            listing_complete INTEGER DEFAULT 0,
+            pid INTEGER,
+            stats TEXT
+        )
+        """
+    )
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS idx_crawl_runs_source ON crawl_runs(source, started_at)"
+    )
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS url_aliases (
+            url TEXT PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            kind TEXT NOT NULL,
+            first_seen TEXT NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS raw_pages (
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            page_no INTEGER NOT NULL,
+            url TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            encoding TEXT,
+            html BLOB NOT NULL,
+            PRIMARY KEY (article_id, page_no)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE VIEW IF NOT EXISTS stories AS
+        SELECT * FROM articles
+        WHERE is_relevant = 1 AND duplicate_of IS NULL AND source <> 'seed'
+        """
+    )

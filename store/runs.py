@@ -1,0 +1,71 @@
+"""The `crawl_runs` log: one row per crawl of one source."""
+
+import json
+
+from store.articles import utcnow
+
+COUNTS = ("pages", "articles_new", "stories_new", "duplicates", "errors")
+
+
+def start_run(db, source, pid=None, now=None):
+    """Record a crawl as started (status 'running'); return its id."""
+    with db.conn:
+        db["crawl_runs"].insert(
+            {"source": source, "started_at": now or utcnow(), "status": "running", "pid": pid}
+        )
+        return db.execute("SELECT last_insert_rowid()").fetchone()[0]
+
+
+def finish_run(db, run_id, status, counts=None, message=None, listing_complete=False,
+               stats=None, now=None):
+    """Close a run with its final status ('ok'|'partial'|'failed'), counts and message."""
+    if status not in ("ok", "partial", "failed"):
+        raise ValueError(f"unknown run status {status!r}")
+    row = {k: int((counts or {}).get(k, 0)) for k in COUNTS}
+    row.update(
+        finished_at=now or utcnow(),
+        status=status,
+        message=message,
+        listing_complete=int(bool(listing_complete)),
+        stats=json.dumps(stats, default=str, sort_keys=True) if stats else None,
+    )
+    with db.conn:
+        db["crawl_runs"].update(run_id, row)
+
+
+def fail_running(db, source, message, since=None, now=None):
+    """Mark runs of `source` left 'running' (a killed crawl) as failed; return how many."""
+    sql = "SELECT id FROM crawl_runs WHERE source = ? AND status = 'running'"
+    params = [source]
+    if since:
+        sql += " AND started_at >= ?"
+        params.append(since)
+    ids = [row[0] for row in db.execute(sql, params)]
+    for run_id in ids:
+        with db.conn:
+            db["crawl_runs"].update(
+                run_id, {"status": "failed", "finished_at": now or utcnow(), "message": message}
+            )
+    return len(ids)
+
+
+def last_finished(db, source):
+    """The newest finished run of `source` as a dict, or None."""
+    rows = list(
+        db.query(
+            "SELECT * FROM crawl_runs WHERE source = ? AND status IN ('ok','partial','failed') "
+            "ORDER BY id DESC LIMIT 1",
+            [source],
+        )
+    )
+    return rows[0] if rows else None
+
+
+def may_stop_early(db, source):
+    """True when the newest finished run walked the listings to their end.
+
+    Only then may paging stop at the first page that brings nothing new: after a
+    killed or failed run the deeper pages it never reached are still owed.
+    """
+    last = last_finished(db, source)
+    return bool(last and last["listing_complete"])
