@@ -44,6 +44,8 @@ def open_store(path=None, *, seeds_dir=None, load_seeds=True, now=None):
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
             logger.warning("store %s: journal mode is %s, not WAL", path, mode)
+        # WAL + NORMAL: a commit cannot corrupt the file and needs no fsync of its own.
+        conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         db = sqlite_utils.Database(conn)
         migrations.apply(db, path=path)

@@ -1,0 +1,1 @@
+"""Scrapy commands of zgcwatch (COMMANDS_MODULE): `crawl` with truthful exit codes."""

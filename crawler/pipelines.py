@@ -1,0 +1,195 @@
+"""The one place where the stages meet the store: extract, score, dedup, store."""
+
+import asyncio
+import json
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+from scrapy.exceptions import DropItem
+
+from crawler.dedup import DedupIndex, body_hash
+from crawler.extract import extract_article
+from crawler.items import AliasItem, ArticleItem, StoryItem
+from crawler.relevance import load_profile, score
+from store import open_store
+from store.articles import add_alias, article_id, save_raw_pages, upsert_article, utcnow
+from store.signatures import load_signatures, save_signature
+
+logger = logging.getLogger(__name__)
+
+
+class ArticleProcessor:
+    """Turn one story's raw pages into a stored, scored, deduplicated `articles` row."""
+
+    def __init__(self, db, threshold, profile=None):
+        self.db = db
+        self.profile = profile or load_profile()
+        self.index = DedupIndex(threshold=threshold, fetch_bodies=self._bodies)
+        for id_, lang, signature in load_signatures(db):
+            self.index.add(id_, lang, None, signature=signature)
+
+    def _bodies(self, ids):
+        """Bodies of stored articles, fetched only for the index's few candidates."""
+        ids = list(ids)
+        marks = ",".join("?" * len(ids))
+        return dict(self.db.execute(f"SELECT id, body FROM articles WHERE id IN ({marks})", ids))
+
+    def store(self, url, source, extracted, pages=(), aliases=(), fallback_title=None,
+              now=None):
+        """Score, dedup and upsert one extracted story; return (StoryItem, created)."""
+        now = now or utcnow()
+        title = extracted.title or fallback_title
+        relevance = score(self.profile, title, extracted.body, extracted.lang)
+        record = {
+            "url": url, "source": source, "title": title, "published": extracted.published,
+            "author": extracted.author, "lang": extracted.lang, "body": extracted.body,
+            "is_relevant": int(relevance.is_relevant and bool(extracted.body)),
+            "relevance": round(relevance.score, 4),
+            "matched_terms": json.dumps(relevance.matched, ensure_ascii=False),
+            "body_hash": body_hash(extracted.body) if extracted.body else None,
+            "fetched_url": pages[0][0] if pages else None,
+            "page_count": len(pages) or None,
+            "warnings": (json.dumps(extracted.warnings, ensure_ascii=False)
+                         if extracted.warnings else None),
+        }
+        id_, created = upsert_article(self.db, record, now=now)
+        original, similarity = self._find_original(id_, record)
+        self._link(id_, record, original, similarity)
+        if pages:
+            save_raw_pages(self.db, id_, pages, now=now)
+        for alias in aliases:
+            add_alias(self.db, alias, id_, "redirect", now=now)
+        if record["body"] and record["lang"]:
+            signature = self.index.signature(record["body"])
+            self.index.remove(id_)
+            self.index.add(id_, record["lang"], record["body"], signature=signature)
+            save_signature(self.db, id_, record["lang"], signature)
+        row = self.db["articles"].get(id_)
+        return StoryItem(
+            id=id_, url=url, source=source, title=row["title"], published=row["published"],
+            author=row["author"], lang=row["lang"], body=row["body"] or "",
+            is_relevant=bool(row["is_relevant"]), relevance=row["relevance"],
+            duplicate_of=row["duplicate_of"], similarity=row["similarity"],
+            matched_terms=relevance.matched, warnings=extracted.warnings,
+        ), created
+
+    def _find_original(self, id_, record):
+        """The stored article this one copies (exact hash first, then near-duplicate)."""
+        if not record["body"]:
+            return None, None
+        same = self.db.execute(
+            "SELECT id FROM articles WHERE body_hash = ? AND id <> ? ORDER BY id LIMIT 1",
+            [record["body_hash"], id_],
+        ).fetchone()
+        if same:
+            return same[0], 1.0
+        match = self.index.find(record["lang"], record["body"], exclude={id_})
+        return (match.article_id, match.similarity) if match else (None, None)
+
+    def _link(self, id_, record, original, similarity):
+        """Point the copy at the original: whichever was published first, seeds always first."""
+        if original is None:
+            self.db["articles"].update(id_, {"duplicate_of": None, "similarity": None})
+            return
+        root = self.db["articles"].get(original)
+        while root["duplicate_of"] is not None and root["duplicate_of"] != id_:
+            root = self.db["articles"].get(root["duplicate_of"])
+        published = record["published"] or "9999"
+        if root["source"] != "seed" and published[:10] < (root["published"] or "9999")[:10]:
+            # An earlier original arrived after its republication: it takes the story's place.
+            with self.db.conn:
+                self.db.execute(
+                    "UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ? AND id <> ?",
+                    [id_, root["id"], id_],
+                )
+                self.db["articles"].update(root["id"], {"duplicate_of": id_,
+                                                        "similarity": similarity})
+                self.db["articles"].update(id_, {"duplicate_of": None, "similarity": None})
+            logger.info("%s is the earlier original of %s", record["url"], root["url"])
+        else:
+            self.db["articles"].update(id_, {"duplicate_of": root["id"],
+                                             "similarity": round(similarity, 4)})
+
+
+class StorePipeline:
+    """Scrapy glue: extraction off the reactor thread, then ArticleProcessor, then stats."""
+
+    def __init__(self, crawler, db_path, threshold, workers):
+        self.crawler = crawler
+        self.db_path = db_path
+        self.threshold = threshold
+        self.workers = workers
+        self.executor = None
+        self.processor = None
+        self.pending_aliases = []
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        return cls(crawler, settings.get("ZGCWATCH_DB") or None,
+                   settings.getfloat("ZGCWATCH_DEDUP_THRESHOLD"),
+                   settings.getint("ZGCWATCH_EXTRACT_WORKERS"))
+
+    def open_spider(self):
+        """Open the store, warm the dedup index, start the extraction worker(s)."""
+        self.processor = ArticleProcessor(open_store(self.db_path), self.threshold)
+        if self.workers > 0:
+            # spawn: a forked copy of a running reactor is not a safe place to start from
+            self.executor = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn"))
+
+    def close_spider(self):
+        """Record redirects whose target arrived later; stop the workers; close the store."""
+        for alias in self.pending_aliases:
+            target = article_id(self.processor.db, alias.target)
+            if target is not None:
+                add_alias(self.processor.db, alias.url, target, alias.kind)
+        if self.executor:
+            self.executor.shutdown(cancel_futures=True)
+        self.processor.db.conn.close()
+
+    async def process_item(self, item):
+        """Store an article (returning what was stored) or remember an alias."""
+        if isinstance(item, AliasItem):
+            target = article_id(self.processor.db, item.target)
+            if target is None:
+                self.pending_aliases.append(item)
+            else:
+                add_alias(self.processor.db, item.url, target, item.kind)
+            raise DropItem(f"alias {item.url} -> {item.target}", log_level="DEBUG")
+        if not isinstance(item, ArticleItem):
+            return item
+        extracted = await self._extract([(url, body) for url, _, body in item.pages],
+                                        item.source)
+        if item.missing_pages:
+            extracted.warnings.append(f"{item.missing_pages} later pages missing")
+        story, created = self.processor.store(
+            item.url, item.source, extracted, item.pages, item.aliases,
+            fallback_title=item.listing_title,
+        )
+        self._count(story, created, extracted.warnings)
+        return story
+
+    async def _extract(self, pages, source):
+        """extract_article in a worker process when configured, so the reactor keeps going."""
+        if self.executor is None:
+            return extract_article(pages, source)
+        future = self.executor.submit(extract_article, pages, source)
+        return await asyncio.wrap_future(future)
+
+    def _count(self, story, created, warnings):
+        """Namespaced stats: what was new, what was a duplicate, what lost its fields."""
+        stats = self.crawler.stats
+        for warning in warnings:
+            key = warning.replace(" ", "_") if warning in ("no title", "no date", "empty body") \
+                else "other"
+            stats.inc_value(f"zgcwatch/warnings/{key}")
+            logger.warning("%s: %s", story.url, warning)
+        if not created:
+            return
+        stats.inc_value("zgcwatch/articles_new")
+        if story.duplicate_of is not None:
+            stats.inc_value("zgcwatch/duplicates_new")
+        elif story.is_relevant:
+            stats.inc_value("zgcwatch/stories_new")

@@ -1,0 +1,1 @@
+"""The spiders: one per monitored source, named as the source."""

@@ -1,0 +1,63 @@
+"""Shared test helpers: fixture sites on 127.0.0.1 and real `scrapy crawl` subprocesses."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.siteserver import serve
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# Fast but otherwise default: no politeness delays against our own 127.0.0.1 server.
+FAST = {
+    "DOWNLOAD_DELAY": "0",
+    "AUTOTHROTTLE_ENABLED": "False",
+    "DOWNLOAD_TIMEOUT": "2",
+    "RETRY_TIMES": "1",
+    "ZGCWATCH_RETRY_BACKOFF": "0.05",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "8",
+    "LOG_LEVEL": "INFO",
+}
+
+
+def crawl(source, base_url, db_path, settings=None, timeout=120):
+    """Run `python -m scrapy crawl <source> -a base_url=...` as a user would."""
+    args = [sys.executable, "-m", "scrapy", "crawl", source, "-a", f"base_url={base_url}"]
+    for key, value in {**FAST, **(settings or {})}.items():
+        args += ["-s", f"{key}={value}"]
+    env = {**os.environ, "ZGCWATCH_DB": str(db_path)}
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+@pytest.fixture
+def site_copy(tmp_path):
+    """Copy a fixture site to tmp (tests may edit it) and serve it on 127.0.0.1."""
+    started = []
+
+    def start(name):
+        target = tmp_path / f"site-{name}"
+        shutil.copytree(FIXTURES / name, target)
+        context = serve(target)
+        started.append(context)
+        return context.__enter__()
+
+    yield start
+    for context in started:
+        context.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def crawled_store(tmp_path_factory):
+    """A store filled by one real crawl of each fixture site (read-only for tests)."""
+    db_path = tmp_path_factory.mktemp("crawled") / "zgcwatch.db"
+    for source in ("zgcgw", "chinadaily"):
+        with serve(FIXTURES / source) as site:
+            result = crawl(source, site.base_url, db_path)
+            assert result.returncode == 0, result.stderr[-3000:]
+    return db_path
