@@ -41,7 +41,6 @@ ZGCWATCH_CHINADAILY_SECTIONS = [
     "/china/governmentandpolicy",
     "/china/society",
     "/business/tech",
-    "/china/59b8d010a3108c54ed7dfc27",  # Beijing regional news (path unverified live)
 ]
 ZGCWATCH_CHINADAILY_SEARCH = ["Zhongguancun returnees", "Zhongguancun overseas talent"]
 ZGCWATCH_ZGCGW_COLUMNS = [
