@@ -30,10 +30,9 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python scheduler.py
 
+# Datasette on $(ZGCWATCH_DB), 127.0.0.1 only (`python -m store serve --host` to open it up).
 serve: $(STAMP)
-	$(BIN)/python -m store init
-	$(BIN)/datasette serve "$(ZGCWATCH_DB)" --host 127.0.0.1 --port $(PORT) \
-		--metadata store/metadata.yml --setting sql_time_limit_ms 3000
+	$(BIN)/python -m store serve --port $(PORT)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.crawl

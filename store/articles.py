@@ -3,6 +3,8 @@
 import zlib
 from datetime import UTC, datetime
 
+from store import search
+
 
 def utcnow():
     """Now, UTC, ISO 8601 to the second: the store's clock format."""
@@ -45,8 +47,9 @@ def upsert_article(db, record, now=None):
     An unchanged record only moves `last_seen`, so re-crawling a page is harmless.
     """
     now = now or utcnow()
-    existing = list(db.query("SELECT * FROM articles WHERE url = ?", [record["url"]]))
-    with db.conn:
+    # One transaction, write lock first: the row and its search index entry land together.
+    with search.indexed(db):
+        existing = list(db.query("SELECT * FROM articles WHERE url = ?", [record["url"]]))
         if not existing:
             db["articles"].insert({**record, "first_seen": now, "last_seen": now})
             return db.execute("SELECT last_insert_rowid()").fetchone()[0], True

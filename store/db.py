@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from store import migrations, seeds
+from store import migrations, search, seeds
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ def open_store(path=None, *, seeds_dir=None, load_seeds=True, now=None):
         migrations.apply(db, path=path)
         if load_seeds:
             seeds.load(db, seeds_dir=seeds_dir, now=now)
+            search.sync(db)  # seeds are written outside upsert_article; index them too
     except StoreError:
         conn.close()
         raise

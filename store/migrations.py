@@ -124,3 +124,25 @@ def create_core_tables(db):
         WHERE is_relevant = 1 AND duplicate_of IS NULL AND source <> 'seed'
         """
     )
+
+
+@migration(2)
+def create_dedup_signatures(db):
+    """dedup_signatures: each article's persisted near-duplicate signature (opaque bytes)."""
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS dedup_signatures (
+            article_id INTEGER PRIMARY KEY REFERENCES articles(id) ON DELETE CASCADE,
+            lang TEXT,
+            signature BLOB NOT NULL
+        )
+        """
+    )
+
+
+@migration(3)
+def add_search_index(db):
+    """Full-text index `articles_fts` (see store/search.py), filled for existing rows."""
+    from store import search
+
+    search.rebuild(db)

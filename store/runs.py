@@ -69,3 +69,44 @@ def may_stop_early(db, source):
     """
     last = last_finished(db, source)
     return bool(last and last["listing_complete"])
+
+
+def run_of_pid(db, source, pid, since):
+    """The newest run of `source` written by process `pid` since `since`, as a dict, or None."""
+    rows = list(
+        db.query(
+            "SELECT * FROM crawl_runs WHERE source = ? AND pid = ? AND started_at >= ? "
+            "ORDER BY id DESC LIMIT 1",
+            [source, pid, since],
+        )
+    )
+    return rows[0] if rows else None
+
+
+def last_run(db, source, statuses=None):
+    """The newest run of `source` (any status, or one of `statuses`) as a dict, or None."""
+    sql = "SELECT * FROM crawl_runs WHERE source = ?"
+    params = [source]
+    if statuses:
+        sql += f" AND status IN ({', '.join('?' for _ in statuses)})"
+        params += list(statuses)
+    rows = list(db.query(sql + " ORDER BY id DESC LIMIT 1", params))
+    return rows[0] if rows else None
+
+
+def recent_finished(db, source, limit=3):
+    """The newest `limit` finished runs of `source`, newest first, as dicts."""
+    return list(
+        db.query(
+            "SELECT * FROM crawl_runs WHERE source = ? AND status IN ('ok','partial','failed') "
+            "ORDER BY id DESC LIMIT ?",
+            [source, limit],
+        )
+    )
+
+
+def stories_since(db, source, since):
+    """How many new stories of `source` the store first saw at or after `since`."""
+    return db.execute(
+        "SELECT count(*) FROM stories WHERE source = ? AND first_seen >= ?", [source, since]
+    ).fetchone()[0]
