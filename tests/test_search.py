@@ -261,5 +261,6 @@ def test_older_store_upgrades_with_its_rows_indexed(tmp_path):
     db = open_store(path, now=NOW)
     assert search.search(db, "海归") == [1]
     assert search.search(db, "留学") == [1]
-    assert search.sync(db) == 1  # the seed, loaded after the migration, was queued
+    assert search.sync(db) == 0  # open_store indexed the seed it loaded after the migration
+    assert search.search(db, "returnees") == [2]
     assert search.status(db) == {"articles": 2, "indexed": 2, "pending": 0}
