@@ -75,17 +75,18 @@ class MonitorSpider(scrapy.Spider):
 
     def follow_links(self, response, links):
         """Requests for the new articles among `links`; the count of new ones is returned too."""
-        requests, new = [], 0
+        requests, new, seen = [], 0, set()
         base = response.meta.get("live_url")
         for link in links:
             live = self.sites.live_url(link.url, base)
             if self.sites.is_attachment(live):
                 self.crawler.stats.inc_value("zgcwatch/skipped/attachment")
                 continue
-            if not self.sites.is_article(live):
-                continue
-            self.crawler.stats.inc_value("zgcwatch/listing/links")
             canonical = self.sites.canonical(live)
+            if not self.sites.is_article(live) or canonical in seen:
+                continue  # a story linked twice on a page (picture and headline) counts once
+            seen.add(canonical)
+            self.crawler.stats.inc_value("zgcwatch/listing/links")
             if canonical in self.known:
                 self.crawler.stats.inc_value("zgcwatch/skipped/known")
                 continue

@@ -86,7 +86,8 @@ class ChinadailySpider(MonitorSpider):
                 links.append(Link(anchor[0].attrib.get("href", ""),
                                   self._text(anchor[0]), item.css("b::text").get()))
         for anchor in response.css("div.tw2 a[href]"):
-            links.append(Link(anchor.attrib["href"], self._text(anchor)))
+            if self._text(anchor):  # the picture link repeats the headline link beside it
+                links.append(Link(anchor.attrib["href"], self._text(anchor)))
         if not links:  # unknown layout: any article-shaped link outside the right column
             for anchor in response.xpath(
                 '//a[@href][not(ancestor::div[contains(@class, "mai_r")])]'
