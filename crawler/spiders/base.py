@@ -73,8 +73,28 @@ class MonitorSpider(scrapy.Spider):
             priority=10,
         )
 
+    def parse_listing(self, response):
+        """A listing page: request its new articles, then decide on the next page."""
+        requests, new, found = self.follow_links(response, self._parse_links(response))
+        if not found:
+            self.crawler.stats.inc_value("zgcwatch/layout/empty_listing")
+            self.logger.warning("no article links on listing %s: has the layout changed?",
+                                response.url)
+        yield from requests
+        next_page = self.end_of_page(response, new, self._parse_next(response), found > 0)
+        if next_page:
+            yield next_page
+
+    def _parse_links(self, response):
+        """The article links of a listing page (each spider knows its site's markup)."""
+        raise NotImplementedError
+
+    def _parse_next(self, response):
+        """The live URL of the next listing page, or None on the last one."""
+        raise NotImplementedError
+
     def follow_links(self, response, links):
-        """Requests for the new articles among `links`; the count of new ones is returned too."""
+        """Requests for the new articles among `links`, the count of new ones, and of all."""
         requests, new, seen = [], 0, set()
         base = response.meta.get("live_url")
         for link in links:
@@ -92,12 +112,19 @@ class MonitorSpider(scrapy.Spider):
                 continue
             new += 1
             requests.append(self.article_request(canonical, link))
-        return requests, new
+        return requests, new, len(seen)
 
-    def end_of_page(self, response, new, next_url):
-        """Decide whether the chain goes on; return the next listing request or None."""
+    def end_of_page(self, response, new, next_url, found=True):
+        """Decide whether the chain goes on; return the next listing request or None.
+
+        A page where no article link was found ends the chain as incomplete: the layout
+        may have changed, and the next run must not take the silence for "nothing new".
+        """
         chain = self.chains[response.meta["chain"]]
         page_no = response.meta["page_no"]
+        if not found:
+            chain.done, chain.complete = True, False
+            return None
         reason = None
         chain.visited.add(response.meta["live_url"])
         if next_url is None or next_url in chain.visited:

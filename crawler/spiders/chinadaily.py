@@ -26,19 +26,6 @@ class ChinadailySpider(MonitorSpider):
             yield self.listing_request(self._search_url(words, 1), f"search:{words}", 1,
                                        callback=self.parse_search)
 
-    def parse_listing(self, response):
-        """A section page: its article links, then the next page."""
-        links = self._parse_links(response)
-        if not links:
-            self.crawler.stats.inc_value("zgcwatch/layout/empty_listing")
-            self.logger.warning("no article links on listing %s: has the layout changed?",
-                                response.url)
-        requests, new = self.follow_links(response, links)
-        yield from requests
-        next_page = self.end_of_page(response, new, self._parse_next(response))
-        if next_page:
-            yield next_page
-
     def parse_search(self, response):
         """A page of search API results (JSON), then the next page."""
         try:
@@ -54,7 +41,7 @@ class ChinadailySpider(MonitorSpider):
             for entry in content
             if isinstance(entry, dict) and (entry.get("url") or entry.get("shareUrl"))
         ]
-        requests, new = self.follow_links(response, links)
+        requests, new, _ = self.follow_links(response, links)
         yield from requests
         page_no = response.meta["page_no"]
         total = data.get("totalPages") if isinstance(data, dict) else None

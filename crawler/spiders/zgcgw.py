@@ -19,19 +19,6 @@ class ZgcgwSpider(MonitorSpider):
             column = "/" + column.strip().lstrip("/")
             yield self.listing_request(LIVE + column, column, 1)
 
-    def parse_listing(self, response):
-        """A column page: its article links, then the page named in `tagname`."""
-        links = self._parse_links(response)
-        if not links:
-            self.crawler.stats.inc_value("zgcwatch/layout/empty_listing")
-            self.logger.warning("no article links on listing %s: has the layout changed?",
-                                response.url)
-        requests, new = self.follow_links(response, links)
-        yield from requests
-        next_page = self.end_of_page(response, new, self._parse_next(response))
-        if next_page:
-            yield next_page
-
     def _parse_links(self, response):
         """Items of the EasySite list: the full title is in `title`, the text may be cut."""
         links = []
