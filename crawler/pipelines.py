@@ -14,7 +14,13 @@ from crawler.items import AliasItem, ArticleItem, StoryItem
 from crawler.relevance import load_profile, score
 from store import open_store
 from store.articles import add_alias, article_id, save_raw_pages, upsert_article, utcnow
-from store.signatures import load_signatures, save_signature
+from store.signatures import (
+    load_bodies,
+    load_signatures,
+    missing_signatures,
+    save_signature,
+    save_signatures,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -25,15 +31,18 @@ class ArticleProcessor:
     def __init__(self, db, threshold, profile=None):
         self.db = db
         self.profile = profile or load_profile()
-        self.index = DedupIndex(threshold=threshold, fetch_bodies=self._bodies)
-        for id_, lang, signature in load_signatures(db):
-            self.index.add(id_, lang, None, signature=signature)
-
-    def _bodies(self, ids):
-        """Bodies of stored articles, fetched only for the index's few candidates."""
-        ids = list(ids)
-        marks = ",".join("?" * len(ids))
-        return dict(self.db.execute(f"SELECT id, body FROM articles WHERE id IN ({marks})", ids))
+        # Bodies are read from the store only for the index's few candidates per check.
+        self.index = DedupIndex(threshold=threshold,
+                                fetch_bodies=lambda ids: load_bodies(db, ids))
+        stale = set(self.index.load(load_signatures(db)))
+        # Seeds, rows from older versions and stale signatures get one now, once.
+        backfill = [(id_, lang, self.index.signature(body))
+                    for id_, lang, body in missing_signatures(db) if lang]
+        backfill += [(id_, lang, self.index.signature(body)) for id_, lang, body in db.execute(
+            f"SELECT id, lang, body FROM articles WHERE id IN ({','.join('?' * len(stale))})",
+            list(stale)) if lang and body] if stale else []
+        save_signatures(db, backfill)
+        self.index.load(backfill)
 
     def store(self, url, source, extracted, pages=(), aliases=(), fallback_title=None,
               now=None):
