@@ -13,7 +13,8 @@ def save_signatures(db, rows):
     rows = list(rows)
     with db.conn:
         db.conn.executemany(
-            "INSERT OR REPLACE INTO dedup_signatures (article_id, lang, signature) VALUES (?, ?, ?)",
+            "INSERT OR REPLACE INTO dedup_signatures (article_id, lang, signature) "
+            "VALUES (?, ?, ?)",
             [(i, lang, bytes(sig)) for i, lang, sig in rows if sig],
         )
         db.conn.executemany(

@@ -1,0 +1,116 @@
+"""Bilingual topic relevance: is a story about overseas talent AND about Zhongguancun?
+
+The profile (seeds/topic.toml) names weighted terms for the two sides; a story must
+have evidence on both. Headline mentions weigh more than body mentions, and repeated
+body mentions of one term count only up to a cap, so one passing mention stays weak.
+"""
+
+import math
+import os
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PROFILE = Path(__file__).resolve().parent.parent / "seeds" / "topic.toml"
+SIDES = ("place", "talent")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass
+class Profile:
+    """Weighted terms per side and the scoring constants, as loaded from TOML."""
+
+    terms: dict  # side -> {term: weight}
+    threshold: float = 0.5
+    title_weight: float = 3.0
+    body_cap: int = 3
+    scale: float = 4.0
+    seed_weight: float = 2.0
+    patterns: dict = field(default_factory=dict, repr=False)  # side -> compiled regex
+
+
+@dataclass
+class Relevance:
+    """A story's relevance (0..1), the verdict, and the terms that earned it (JSON-able)."""
+
+    score: float
+    is_relevant: bool
+    matched: dict
+
+
+def load_profile(path=None) -> Profile:
+    """Read the topic profile: the argument, else ZGCWATCH_TOPIC, else seeds/topic.toml."""
+    path = Path(path or os.environ.get("ZGCWATCH_TOPIC") or DEFAULT_PROFILE)
+    with path.open("rb") as file:
+        data = tomllib.load(file)
+    missing = [side for side in SIDES if not data.get(side)]
+    if missing:
+        raise ValueError(f"topic profile {path}: no terms for {', '.join(missing)}")
+    constants = {k: data[k] for k in ("threshold", "title_weight", "body_cap", "scale",
+                                      "seed_weight") if k in data}
+    return make_profile({side: data[side] for side in SIDES}, **constants)
+
+
+def make_profile(terms, **constants) -> Profile:
+    """A Profile from {side: {term: weight}} and optional scoring constants."""
+    terms = {side: {_fold(t): float(w) for t, w in terms[side].items()} for side in SIDES}
+    profile = Profile(terms=terms, **constants)
+    profile.patterns = {side: _compile(list(terms[side])) for side in SIDES}
+    return profile
+
+
+def _fold(text):
+    """NFKC (full-width letters and spaces to plain ones), whitespace collapsed."""
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", text or "")).strip()
+
+
+def _term_pattern(term):
+    """Regex for one term: Chinese as a substring across stray spaces; English as words."""
+    if _CJK.search(term):
+        return r"\s*".join(re.escape(ch) for ch in term if not ch.isspace())
+    words = re.split(r"[\s-]+", term)
+    body = r"[\s-]+".join(re.escape(w) for w in words)
+    # a plural -s/-es on the last word; no letter or digit may touch either end
+    return rf"(?<![A-Za-z0-9]){body}(?:e?s)?(?![A-Za-z0-9])"
+
+
+def _compile(terms):
+    """One alternation per side, longest terms first so the longest match wins."""
+    order = sorted(range(len(terms)), key=lambda i: -len(terms[i]))
+    parts = [f"(?P<t{i}>{_term_pattern(terms[i])})" for i in order]
+    return re.compile("|".join(parts), re.IGNORECASE)
+
+
+def _counts(pattern, terms, text):
+    """{term: mentions} of one side's terms in a text."""
+    found = {}
+    for match in pattern.finditer(text):
+        term = terms[int(match.lastgroup[1:])]
+        found[term] = found.get(term, 0) + 1
+    return found
+
+
+def score(profile, title: str | None, body: str, lang: str | None,
+          seed_similarity: float | None = None) -> Relevance:
+    """How much a story is about the profile's topic; relevant at or above its threshold."""
+    title, body = _fold(title), _fold(body)
+    side_scores, matched = {}, {"title": []}
+    for side in SIDES:
+        terms = list(profile.terms[side])
+        in_title = _counts(profile.patterns[side], terms, title)
+        in_body = _counts(profile.patterns[side], terms, body)
+        evidence = sum(
+            weight * (profile.title_weight * (term in in_title)
+                      + min(in_body.get(term, 0), profile.body_cap))
+            for term, weight in profile.terms[side].items()
+        )
+        evidence += profile.seed_weight * max(0.0, seed_similarity or 0.0)
+        side_scores[side] = 1 - math.exp(-evidence / profile.scale)
+        matched[side] = sorted(set(in_title) | set(in_body), key=terms.index)
+        matched["title"] += sorted(in_title, key=terms.index)
+    value = math.sqrt(side_scores["place"] * side_scores["talent"])
+    value = round(value, 4)
+    return Relevance(score=value, is_relevant=value >= profile.threshold, matched=matched)
