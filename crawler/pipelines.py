@@ -16,11 +16,11 @@ from store import open_store
 from store.articles import add_alias, article_id, save_raw_pages, upsert_article, utcnow
 from store.signatures import (
     load_bodies,
-    load_signatures,
     missing_signatures,
     save_signature,
     save_signatures,
 )
+from store.transaction import write_transaction
 
 logger = logging.getLogger(__name__)
 
@@ -34,19 +34,47 @@ class ArticleProcessor:
         # Bodies are read from the store only for the index's few candidates per check.
         self.index = DedupIndex(threshold=threshold,
                                 fetch_bodies=lambda ids: load_bodies(db, ids))
-        stale = set(self.index.load(load_signatures(db)))
+        self.watermark = 0  # signatures with a higher article id are not indexed yet
+        stale = self._catch_up()
         # Seeds, rows from older versions and stale signatures get one now, once.
-        backfill = [(id_, lang, self.index.signature(body))
-                    for id_, lang, body in missing_signatures(db) if lang]
-        backfill += [(id_, lang, self.index.signature(body)) for id_, lang, body in db.execute(
-            f"SELECT id, lang, body FROM articles WHERE id IN ({','.join('?' * len(stale))})",
-            list(stale)) if lang and body] if stale else []
+        todo = list(missing_signatures(db))
+        if stale:
+            marks = ",".join("?" * len(stale))
+            todo += db.execute(f"SELECT id, lang, body FROM articles WHERE id IN ({marks})",
+                               stale).fetchall()
+        backfill = [(id_, lang, self.index.signature(body)) for id_, lang, body in todo
+                    if lang and body]
         save_signatures(db, backfill)
         self.index.load(backfill)
 
     def store(self, url, source, extracted, pages=(), aliases=(), fallback_title=None,
               now=None):
-        """Score, dedup and upsert one extracted story; return (StoryItem, created)."""
+        """Score, dedup and upsert one extracted story; return (StoryItem, created).
+
+        One write transaction: crawls of both sources may run at once in two processes,
+        and each must see the other's articles before deciding what is a copy.
+        """
+        with write_transaction(self.db):
+            self._catch_up()
+            story, created = self._store(url, source, extracted, pages, aliases,
+                                         fallback_title, now)
+        self.watermark = max(self.watermark, story.id)
+        return story, created
+
+    def _catch_up(self):
+        """Index the signatures stored since the last look (by any process); return stale ids."""
+        def tracked(rows):
+            for row in rows:
+                self.watermark = max(self.watermark, row[0])
+                if row[0] not in self.index:
+                    yield row
+
+        return self.index.load(tracked(self.db.execute(
+            "SELECT article_id, lang, signature FROM dedup_signatures WHERE article_id > ? "
+            "ORDER BY article_id", [self.watermark])))
+
+    def _store(self, url, source, extracted, pages, aliases, fallback_title, now):
+        """The body of store(), inside its transaction."""
         now = now or utcnow()
         title = extracted.title or fallback_title
         relevance = score(self.profile, title, extracted.body, extracted.lang)
@@ -107,7 +135,7 @@ class ArticleProcessor:
         published = record["published"] or "9999"
         if root["source"] != "seed" and published[:10] < (root["published"] or "9999")[:10]:
             # An earlier original arrived after its republication: it takes the story's place.
-            with self.db.conn:
+            with write_transaction(self.db):
                 self.db.execute(
                     "UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ? AND id <> ?",
                     [id_, root["id"], id_],

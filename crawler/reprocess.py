@@ -9,11 +9,12 @@ from crawler.pipelines import ArticleProcessor
 from crawler.settings import ZGCWATCH_DEDUP_THRESHOLD
 from store import StoreError, open_store
 from store.articles import raw_pages
+from store.transaction import write_transaction
 
 
 def reprocess(db, threshold=ZGCWATCH_DEDUP_THRESHOLD, source=None):
     """Rebuild every crawled article from its stored pages, oldest first; return counts."""
-    with db.conn:  # start from a clean slate so originals are chosen afresh
+    with write_transaction(db):  # start from a clean slate so originals are chosen afresh
         db.execute("UPDATE articles SET duplicate_of = NULL, similarity = NULL")
         db.execute("DELETE FROM dedup_signatures")
     processor = ArticleProcessor(db, threshold)

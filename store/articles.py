@@ -4,6 +4,7 @@ import zlib
 from datetime import UTC, datetime
 
 from store import search
+from store.transaction import write_transaction
 
 
 def utcnow():
@@ -62,7 +63,7 @@ def upsert_article(db, record, now=None):
 
 def add_alias(db, url, article_id, kind, now=None):
     """Remember that `url` leads to the stored article (a redirect, a twin URL)."""
-    with db.conn:
+    with write_transaction(db):
         db.execute(
             "INSERT OR IGNORE INTO url_aliases (url, article_id, kind, first_seen) "
             "VALUES (?, ?, ?, ?)",
@@ -73,7 +74,7 @@ def add_alias(db, url, article_id, kind, now=None):
 def save_raw_pages(db, article_id, pages, now=None):
     """Keep each fetched page's HTML, compressed: [(url, encoding, html_bytes), ...]."""
     now = now or utcnow()
-    with db.conn:
+    with write_transaction(db):
         db.execute("DELETE FROM raw_pages WHERE article_id = ?", [article_id])
         for page_no, (url, encoding, html) in enumerate(pages, start=1):
             db["raw_pages"].insert(

@@ -2,6 +2,8 @@
 
 import logging
 
+from store.transaction import write_transaction
+
 logger = logging.getLogger(__name__)
 
 MIGRATIONS = {}
@@ -33,7 +35,11 @@ def apply(db, path="store"):
             f"({latest()}); upgrade zgcwatch"
         )
     for version in sorted(v for v in MIGRATIONS if v > current):
-        with db.conn:  # one transaction per step: a failed step leaves the older version
+        # One transaction per step: a failed step leaves the older version. Two processes
+        # opening a new store at once: the second waits, then sees the step done.
+        with write_transaction(db):
+            if db.execute("PRAGMA user_version").fetchone()[0] >= version:
+                continue
             MIGRATIONS[version](db)
             db.execute(f"PRAGMA user_version = {version}")
         logger.info("store %s migrated to schema version %d", path, version)

@@ -3,13 +3,14 @@
 import json
 
 from store.articles import utcnow
+from store.transaction import write_transaction
 
 COUNTS = ("pages", "articles_new", "stories_new", "duplicates", "errors")
 
 
 def start_run(db, source, pid=None, now=None):
     """Record a crawl as started (status 'running'); return its id."""
-    with db.conn:
+    with write_transaction(db):
         db["crawl_runs"].insert(
             {"source": source, "started_at": now or utcnow(), "status": "running", "pid": pid}
         )
@@ -29,7 +30,7 @@ def finish_run(db, run_id, status, counts=None, message=None, listing_complete=F
         listing_complete=int(bool(listing_complete)),
         stats=json.dumps(stats, default=str, sort_keys=True) if stats else None,
     )
-    with db.conn:
+    with write_transaction(db):
         db["crawl_runs"].update(run_id, row)
 
 
@@ -42,7 +43,7 @@ def fail_running(db, source, message, since=None, now=None):
         params.append(since)
     ids = [row[0] for row in db.execute(sql, params)]
     for run_id in ids:
-        with db.conn:
+        with write_transaction(db):
             db["crawl_runs"].update(
                 run_id, {"status": "failed", "finished_at": now or utcnow(), "message": message}
             )

@@ -19,6 +19,8 @@ import re
 import unicodedata
 from contextlib import contextmanager
 
+from store.transaction import write_transaction
+
 logger = logging.getLogger(__name__)
 
 FTS_TABLE = "articles_fts"
@@ -118,28 +120,6 @@ def create(db):
     """Create the index table, its queue and the triggers, if missing (safe to re-run)."""
     for statement in SCHEMA:
         db.execute(statement)
-
-
-@contextmanager
-def write_transaction(db):
-    """One transaction that takes the write lock first (BEGIN IMMEDIATE).
-
-    Taking it up front means a read followed by a write inside cannot fail with
-    `database is locked` because another process wrote in between; the busy timeout
-    waits for the lock instead. Inside an open transaction this is a savepoint.
-    """
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-        db.conn.execute("COMMIT")
-    except BaseException:
-        if db.conn.in_transaction:
-            db.conn.execute("ROLLBACK")
-        raise
 
 
 @contextmanager

@@ -7,6 +7,8 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+from store.transaction import write_transaction
+
 logger = logging.getLogger(__name__)
 
 SEEDS_DIR = Path(__file__).resolve().parent.parent / "seeds"
@@ -72,9 +74,9 @@ def load(db, seeds_dir=None, now=None):
             [row["url"]],
         ).fetchone()
         if existing is None:
-            with db.conn:
+            with write_transaction(db):
                 db["articles"].insert({**row, "first_seen": now, "last_seen": now})
         elif tuple(existing[1:]) != tuple(row[k] for k in
                                           ("title", "published", "author", "lang", "body")):
-            with db.conn:
+            with write_transaction(db):
                 db["articles"].update(existing[0], row)

@@ -1,5 +1,7 @@
 """Persisted near-duplicate signatures, so a crawl warms its dedup index without rehashing."""
 
+from store.transaction import write_transaction
+
 CHUNK = 500  # ids per IN (...) query, well under SQLite's bound-parameter limit
 
 
@@ -11,7 +13,7 @@ def save_signature(db, article_id, lang, signature):
 def save_signatures(db, rows):
     """Store many (article_id, lang, signature) rows in one transaction."""
     rows = list(rows)
-    with db.conn:
+    with write_transaction(db):
         db.conn.executemany(
             "INSERT OR REPLACE INTO dedup_signatures (article_id, lang, signature) "
             "VALUES (?, ?, ?)",
@@ -25,7 +27,7 @@ def save_signatures(db, rows):
 
 def delete_signature(db, article_id):
     """Forget one article's signature."""
-    with db.conn:
+    with write_transaction(db):
         db.execute("DELETE FROM dedup_signatures WHERE article_id = ?", [article_id])
 
 

@@ -1,0 +1,122 @@
+"""Crawl throughput: bare trafilatura over N local pages vs the full `scrapy crawl`.
+
+    python -m benchmarks.crawl [--articles 500] [--workers 1]
+
+Generates a China Daily-shaped site of N article pages (20 per listing page), serves it on
+127.0.0.1, then measures in this one command: (a) `trafilatura.extract` over the same
+pages in one process, the baseline; (b) the full crawl (fetch, extract, score, dedup,
+store) as a subprocess, timed from its own stats (start-up excluded). Prints pages/s and
+the ratio (b)/(a): only ratios from one run are stable on a shared machine.
+"""
+
+import argparse
+import json
+import random
+import sqlite3
+import tempfile
+import time
+from pathlib import Path
+
+import trafilatura
+
+from tests.conftest import crawl
+from tests.fixtures import build_fixtures as fx
+from tests.siteserver import serve
+
+PER_PAGE = 20
+WORDS = (
+    "Zhongguancun park start-up returnee engineers investors policy talent overseas research "
+    "laboratory chip software medicine battery robot city district council fund market "
+    "students university graduates incubator platform services companies growth export "
+    "design model data network energy vehicle factory science innovation award programme"
+).split()
+
+
+def sentence(rng):
+    """One plausible sentence of 12-24 words."""
+    words = rng.choices(WORDS, k=rng.randint(12, 24))
+    return " ".join(words).capitalize() + "."
+
+
+def article(n, rng):
+    """The n-th generated article as the fixture generator's article dict."""
+    day = 1 + n % 28
+    return {
+        "slug": f"bench-{n}", "when": f"2025-{1 + n % 12:02d}-{day:02d} {n % 24:02d}:{n % 60:02d}",
+        "title": f"Story {n}: " + sentence(rng)[:60], "section": "China",
+        "bread": ["Home", "China", "Society"],
+        "byline": f"By Reporter {n} | China Daily | Updated: 2025-01-{day:02d} 08:00",
+        "publishdate_meta": True,
+        "body": [" ".join(sentence(rng) for _ in range(rng.randint(3, 6)))
+                 for _ in range(rng.randint(6, 12))],
+    }
+
+
+def build_site(root, count):
+    """Write listing and article pages of a generated site under root/site."""
+    rng = random.Random(20261128)
+    articles = [article(n, rng) for n in range(count)]
+    section = {"path": "/china/society", "title": "Society", "parent": "China"}
+    pages = -(-count // PER_PAGE)
+    for page in range(1, pages + 1):
+        chunk = articles[(page - 1) * PER_PAGE: page * PER_PAGE]
+        items = [fx.cd_item(fx.CD + fx.cd_path(a), fx.esc(a["title"]), a["when"]) for a in chunk]
+        name = "index.html" if page == 1 else f"page_{page}.html"
+        fx.write(root / "site/china/society" / name,
+                 fx.cd_listing(section, page, pages, items, "", ""))
+    for a in articles:
+        fx.write(root / "site" / fx.cd_path(a).lstrip("/"), fx.cd_article_page(a, 1, []))
+    return [root / "site" / fx.cd_path(a).lstrip("/") for a in articles], pages
+
+
+def bare_extraction(files):
+    """Pages per second of trafilatura.extract over the pages' bytes, in this process."""
+    blobs = [f.read_bytes() for f in files]
+    started = time.perf_counter()
+    for blob in blobs:
+        trafilatura.extract(blob)
+    return len(blobs) / (time.perf_counter() - started)
+
+
+def full_crawl(root, base_url, pages, workers):
+    """Pages per second of the full crawl, from the crawl's own elapsed time."""
+    db_path = root / f"bench-{workers}.db"
+    result = crawl("chinadaily", base_url, db_path, {
+        "ZGCWATCH_CHINADAILY_SECTIONS": "/china/society",
+        "ZGCWATCH_CHINADAILY_SEARCH": "",
+        "ZGCWATCH_MAX_PAGES": str(pages),
+        "ZGCWATCH_EXTRACT_WORKERS": str(workers),
+        "CONCURRENT_REQUESTS": "16", "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
+        "LOG_LEVEL": "WARNING",
+    }, timeout=1800)
+    if result.returncode != 0:
+        raise SystemExit(f"crawl failed: {result.stderr[-2000:]}")
+    conn = sqlite3.connect(db_path)
+    stats, stored = conn.execute(
+        "SELECT stats, articles_new FROM crawl_runs ORDER BY id DESC LIMIT 1").fetchone()
+    conn.close()
+    return stored / json.loads(stats)["elapsed_time_seconds"], stored
+
+
+def main(argv=None):
+    """Build the site, run both measurements, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=500)
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2],
+                        help="ZGCWATCH_EXTRACT_WORKERS values to measure")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files, pages = build_site(root, args.articles)
+        baseline = bare_extraction(files)
+        print(f"{'run':44} {'pages/s':>8} {'ratio':>6}")
+        print(f"{'bare trafilatura.extract, 1 process':44} {baseline:8.1f} {1.0:6.2f}")
+        with serve(root) as site:
+            for workers in args.workers:
+                rate, stored = full_crawl(root, site.base_url, pages, workers)
+                label = f"full scrapy crawl, {workers} extract workers ({stored} stored)"
+                print(f"{label:44} {rate:8.1f} {rate / baseline:6.2f}")
+
+
+if __name__ == "__main__":
+    main()
