@@ -34,8 +34,9 @@ def write_config(path, db_path, sites):
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def print_stories(db_path, out=sys.stdout):
+def print_stories(db_path, out=None):
     """The new stories' headlines, newest first, and how many copies were linked."""
+    out = out or sys.stdout
     conn = sqlite3.connect(db_path)
     try:
         stories = conn.execute(
