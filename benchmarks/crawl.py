@@ -24,30 +24,33 @@ from tests.fixtures import build_fixtures as fx
 from tests.siteserver import serve
 
 PER_PAGE = 20
-WORDS = (
-    "Zhongguancun park start-up returnee engineers investors policy talent overseas research "
-    "laboratory chip software medicine battery robot city district council fund market "
-    "students university graduates incubator platform services companies growth export "
-    "design model data network energy vehicle factory science innovation award programme"
-).split()
+SYLLABLES = ("ba ce di fo gu ha je ki lo mu na pe qi ro su ta ve wi xo yu za bre cla dro "
+             "fli gra ple pro sta tri zhong guan cun hai gui tal ent park").split()
 
 
-def sentence(rng):
-    """One plausible sentence of 12-24 words."""
-    words = rng.choices(WORDS, k=rng.randint(12, 24))
-    return " ".join(words).capitalize() + "."
+def vocabulary(rng, size=6000):
+    """Pseudo-words with a long tail, so bodies share common words but not whole passages."""
+    words = {"".join(rng.choices(SYLLABLES, k=rng.randint(1, 4))) for _ in range(size * 2)}
+    return sorted(words)[:size]
 
 
-def article(n, rng):
+def sentence(rng, words):
+    """One sentence of 12-24 words drawn with a Zipf-like skew, as in real text."""
+    picks = [words[min(len(words) - 1, int(rng.paretovariate(1.1)) - 1)] if rng.random() < 0.5
+             else rng.choice(words) for _ in range(rng.randint(12, 24))]
+    return " ".join(picks).capitalize() + "."
+
+
+def article(n, rng, words):
     """The n-th generated article as the fixture generator's article dict."""
     day = 1 + n % 28
     return {
         "slug": f"bench-{n}", "when": f"2025-{1 + n % 12:02d}-{day:02d} {n % 24:02d}:{n % 60:02d}",
-        "title": f"Story {n}: " + sentence(rng)[:60], "section": "China",
+        "title": f"Story {n}: " + sentence(rng, words)[:60], "section": "China",
         "bread": ["Home", "China", "Society"],
         "byline": f"By Reporter {n} | China Daily | Updated: 2025-01-{day:02d} 08:00",
         "publishdate_meta": True,
-        "body": [" ".join(sentence(rng) for _ in range(rng.randint(3, 6)))
+        "body": [" ".join(sentence(rng, words) for _ in range(rng.randint(3, 6)))
                  for _ in range(rng.randint(6, 12))],
     }
 
@@ -55,7 +58,8 @@ def article(n, rng):
 def build_site(root, count):
     """Write listing and article pages of a generated site under root/site."""
     rng = random.Random(20261128)
-    articles = [article(n, rng) for n in range(count)]
+    words = vocabulary(rng)
+    articles = [article(n, rng, words) for n in range(count)]
     section = {"path": "/china/society", "title": "Society", "parent": "China"}
     pages = -(-count // PER_PAGE)
     for page in range(1, pages + 1):

@@ -8,10 +8,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 from scrapy.exceptions import DropItem
 
-from crawler.dedup import DedupIndex, body_hash
-from crawler.extract import extract_article
+from crawler.analysis import analyze
+from crawler.dedup import DedupIndex
 from crawler.items import AliasItem, ArticleItem, StoryItem
-from crawler.relevance import load_profile, score
 from store import open_store
 from store.articles import add_alias, article_id, save_raw_pages, upsert_article, utcnow
 from store.signatures import (
@@ -28,9 +27,8 @@ logger = logging.getLogger(__name__)
 class ArticleProcessor:
     """Turn one story's raw pages into a stored, scored, deduplicated `articles` row."""
 
-    def __init__(self, db, threshold, profile=None):
+    def __init__(self, db, threshold):
         self.db = db
-        self.profile = profile or load_profile()
         # Bodies are read from the store only for the index's few candidates per check.
         self.index = DedupIndex(threshold=threshold,
                                 fetch_bodies=lambda ids: load_bodies(db, ids))
@@ -47,8 +45,7 @@ class ArticleProcessor:
         save_signatures(db, backfill)
         self.index.load(backfill)
 
-    def store(self, url, source, extracted, pages=(), aliases=(), fallback_title=None,
-              now=None):
+    def store(self, url, source, analysis, pages=(), aliases=(), now=None):
         """Score, dedup and upsert one extracted story; return (StoryItem, created).
 
         One write transaction: crawls of both sources may run at once in two processes,
@@ -56,8 +53,7 @@ class ArticleProcessor:
         """
         with write_transaction(self.db):
             self._catch_up()
-            story, created = self._store(url, source, extracted, pages, aliases,
-                                         fallback_title, now)
+            story, created = self._store(url, source, analysis, pages, aliases, now)
         self.watermark = max(self.watermark, story.id)
         return story, created
 
@@ -73,18 +69,18 @@ class ArticleProcessor:
             "SELECT article_id, lang, signature FROM dedup_signatures WHERE article_id > ? "
             "ORDER BY article_id", [self.watermark])))
 
-    def _store(self, url, source, extracted, pages, aliases, fallback_title, now):
+    def _store(self, url, source, analysis, pages, aliases, now):
         """The body of store(), inside its transaction."""
         now = now or utcnow()
-        title = extracted.title or fallback_title
-        relevance = score(self.profile, title, extracted.body, extracted.lang)
+        extracted, relevance = analysis.extracted, analysis.relevance
         record = {
-            "url": url, "source": source, "title": title, "published": extracted.published,
+            "url": url, "source": source, "title": analysis.title,
+            "published": extracted.published,
             "author": extracted.author, "lang": extracted.lang, "body": extracted.body,
             "is_relevant": int(relevance.is_relevant and bool(extracted.body)),
             "relevance": round(relevance.score, 4),
             "matched_terms": json.dumps(relevance.matched, ensure_ascii=False),
-            "body_hash": body_hash(extracted.body) if extracted.body else None,
+            "body_hash": analysis.body_hash,
             "fetched_url": pages[0][0] if pages else None,
             "page_count": len(pages) or None,
             "warnings": (json.dumps(extracted.warnings, ensure_ascii=False)
@@ -97,11 +93,10 @@ class ArticleProcessor:
             save_raw_pages(self.db, id_, pages, now=now)
         for alias in aliases:
             add_alias(self.db, alias, id_, "redirect", now=now)
-        if record["body"] and record["lang"]:
-            signature = self.index.signature(record["body"])
+        if analysis.signature:
             self.index.remove(id_)
-            self.index.add(id_, record["lang"], record["body"], signature=signature)
-            save_signature(self.db, id_, record["lang"], signature)
+            self.index.add(id_, record["lang"], record["body"], signature=analysis.signature)
+            save_signature(self.db, id_, record["lang"], analysis.signature)
         row = self.db["articles"].get(id_)
         return StoryItem(
             id=id_, url=url, source=source, title=row["title"], published=row["published"],
@@ -159,6 +154,7 @@ class StorePipeline:
         self.workers = workers
         self.executor = None
         self.processor = None
+        self.profile_path = None  # seeds/topic.toml, or ZGCWATCH_TOPIC
         self.pending_aliases = []
 
     @classmethod
@@ -197,23 +193,18 @@ class StorePipeline:
             raise DropItem(f"alias {item.url} -> {item.target}", log_level="DEBUG")
         if not isinstance(item, ArticleItem):
             return item
-        extracted = await self._extract([(url, body) for url, _, body in item.pages],
-                                        item.source)
-        if item.missing_pages:
-            extracted.warnings.append(f"{item.missing_pages} later pages missing")
-        story, created = self.processor.store(
-            item.url, item.source, extracted, item.pages, item.aliases,
-            fallback_title=item.listing_title,
-        )
-        self._count(story, created, extracted.warnings)
-        return story
-
-    async def _extract(self, pages, source):
-        """extract_article in a worker process when configured, so the reactor keeps going."""
+        args = ([(url, body) for url, _, body in item.pages], item.source, item.listing_title,
+                self.profile_path)
         if self.executor is None:
-            return extract_article(pages, source)
-        future = self.executor.submit(extract_article, pages, source)
-        return await asyncio.wrap_future(future)
+            analysis = analyze(*args)
+        else:  # in a worker process, so the reactor thread keeps crawling meanwhile
+            analysis = await asyncio.wrap_future(self.executor.submit(analyze, *args))
+        if item.missing_pages:
+            analysis.extracted.warnings.append(f"{item.missing_pages} later pages missing")
+        story, created = self.processor.store(item.url, item.source, analysis, item.pages,
+                                              item.aliases)
+        self._count(story, created, analysis.extracted.warnings)
+        return story
 
     def _count(self, story, created, warnings):
         """Namespaced stats: what was new, what was a duplicate, what lost its fields."""

@@ -4,7 +4,7 @@ import argparse
 import logging
 import sys
 
-from crawler.extract import extract_article
+from crawler.analysis import analyze
 from crawler.pipelines import ArticleProcessor
 from crawler.settings import ZGCWATCH_DEDUP_THRESHOLD
 from store import StoreError, open_store
@@ -29,9 +29,9 @@ def reprocess(db, threshold=ZGCWATCH_DEDUP_THRESHOLD, source=None):
         if not pages:
             counts["without_pages"] += 1
             continue
-        extracted = extract_article([(url, html) for url, _, html in pages], row["source"])
-        story, _ = processor.store(row["url"], row["source"], extracted, pages,
-                                   fallback_title=row["title"])
+        analysis = analyze([(url, html) for url, _, html in pages], row["source"],
+                           fallback_title=row["title"])
+        story, _ = processor.store(row["url"], row["source"], analysis, pages)
         counts["articles"] += 1
         counts["relevant"] += story.is_relevant
         counts["duplicates"] += story.duplicate_of is not None

@@ -1,0 +1,45 @@
+"""The pure, CPU-heavy part of handling a story: extract, score, sign. Runs in workers."""
+
+from dataclasses import dataclass
+from functools import cache
+
+from crawler.dedup import DedupIndex, body_hash
+from crawler.extract import Extracted, extract_article
+from crawler.relevance import Relevance, load_profile, score
+
+
+@dataclass
+class Analysis:
+    """What a story's pages say: its fields, its relevance, its dedup signature."""
+
+    extracted: Extracted
+    title: str | None  # the extracted headline, else the listing's
+    relevance: Relevance
+    body_hash: str | None
+    signature: bytes | None
+
+
+@cache
+def _profile(path):
+    return load_profile(path)
+
+
+@cache
+def _signer():
+    # Signatures depend only on the index's shingle and MinHash parameters, not its threshold.
+    return DedupIndex()
+
+
+def analyze(pages, source, fallback_title=None, profile_path=None):
+    """Extract the story from its pages [(url, bytes)], score it and sign it for dedup."""
+    extracted = extract_article(pages, source)
+    title = extracted.title or fallback_title
+    relevance = score(_profile(profile_path), title, extracted.body, extracted.lang)
+    body = extracted.body
+    return Analysis(
+        extracted=extracted,
+        title=title,
+        relevance=relevance,
+        body_hash=body_hash(body) if body else None,
+        signature=_signer().signature(body) if body and extracted.lang else None,
+    )
