@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from scrapy.exceptions import DropItem
 
 from crawler.analysis import analyze
-from crawler.dedup import DedupIndex
+from crawler.dedup import DedupIndex, body_hash
 from crawler.items import AliasItem, ArticleItem, StoryItem
 from store import open_store
 from store.articles import add_alias, article_id, save_raw_pages, upsert_article, utcnow
@@ -44,6 +44,12 @@ class ArticleProcessor:
                     if lang and body]
         save_signatures(db, backfill)
         self.index.load(backfill)
+        # The store loads seeds without crawler code: give them the dedup body hash here.
+        with write_transaction(db):
+            for id_, body, old in db.execute("SELECT id, body, body_hash FROM articles "
+                                             "WHERE source = 'seed'").fetchall():
+                if old != body_hash(body):
+                    db["articles"].update(id_, {"body_hash": body_hash(body)})
 
     def store(self, url, source, analysis, pages=(), aliases=(), now=None):
         """Score, dedup and upsert one extracted story; return (StoryItem, created).

@@ -113,6 +113,7 @@ def _counts(pattern, terms, text):
 def score(profile, title: str | None, body: str, lang: str | None,
           seed_similarity: float | None = None) -> Relevance:
     """How much a story is about the profile's topic; relevant at or above its threshold."""
+    # Every term applies whatever `lang` says: English pages name 中关村 and Chinese ones ZGC.
     title, body = _fold(title), _fold(body)
     side_scores, matched = {}, {"title": []}
     for side in SIDES:

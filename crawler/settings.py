@@ -49,4 +49,4 @@ ZGCWATCH_ZGCGW_COLUMNS = [
     "/zgc/english/news/index.html",  # English section (path unverified live)
 ]
 ZGCWATCH_EXTRACT_WORKERS = 1  # processes extracting off the reactor thread; 0 = in-line
-ZGCWATCH_DEDUP_THRESHOLD = 0.8
+ZGCWATCH_DEDUP_THRESHOLD = 0.7  # body ratio: copies score 0.91+, other stories <= 0.47

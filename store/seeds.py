@@ -1,6 +1,5 @@
 """Load the seed articles of seeds/*.txt into `articles` with source 'seed'."""
 
-import hashlib
 import logging
 import os
 import re
@@ -67,7 +66,6 @@ def load(db, seeds_dir=None, now=None):
             "body": seed["body"],
             "is_relevant": 1,
             "relevance": 1.0,
-            "body_hash": hashlib.sha1(seed["body"].encode("utf-8")).hexdigest(),
         }
         existing = db.execute(
             "SELECT id, title, published, author, lang, body FROM articles WHERE url = ?",

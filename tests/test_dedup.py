@@ -377,7 +377,7 @@ def test_fetch_bodies_is_asked_only_for_a_few_candidates():
 def test_signatures_round_trip_and_warm_a_new_index():
     index = DedupIndex()
     sig = index.signature(SEED)
-    assert isinstance(sig, bytes) and len(sig) == 520
+    assert isinstance(sig, bytes) and len(sig) == 776
     assert sig == DedupIndex().signature(SEED.replace("\n", "\n\n"))  # stable, layout-blind
     fresh = DedupIndex(fetch_bodies=lambda ids: {i: SEED for i in ids})
     stale = fresh.load([(7, "en", sig), (8, "en", b"old format"), (9, "en", sig[:-2])])

@@ -1,0 +1,1 @@
+"""Throughput and scaling measurements; run each as `python -m benchmarks.<name>`."""
