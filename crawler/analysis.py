@@ -43,3 +43,10 @@ def analyze(pages, source, fallback_title=None, profile_path=None):
         body_hash=body_hash(body) if body else None,
         signature=_signer().signature(body) if body and extracted.lang else None,
     )
+
+
+def warm_up(profile_path=None):
+    """Load the libraries and the profile, so a new worker's first story is not slow."""
+    _profile(profile_path)
+    _signer()
+    extract_article([("about:blank", b"<html><body><p>warm</p></body></html>")], "generic")

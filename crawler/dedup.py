@@ -131,7 +131,8 @@ class DedupIndex:
     def add(self, article_id: int, lang: str, body: str | None, signature=None) -> None:
         """Index one article; a valid stored signature spares hashing the body again."""
         decoded = self._decode(signature)
-        norm = normalize(body) if body is not None else None
+        keep_body = self.fetch_bodies is None or decoded is None
+        norm = normalize(body) if body is not None and keep_body else None
         if decoded is None:
             sig = minhash(norm, self.shingle, self.bins) if norm else None
             if sig is None:
@@ -171,14 +172,24 @@ class DedupIndex:
             self._tables[where[0]].kill(where[1])
         self._bodies.pop(article_id, None)
 
-    def find(self, lang: str, body: str, exclude=()) -> Match | None:
-        """The most similar stored article of `lang` at or above the threshold, else None."""
+    def find(self, lang: str, body: str, exclude=(), signature=None) -> Match | None:
+        """The most similar stored article of `lang` at or above the threshold, else None.
+
+        With the body's valid `signature`, the body is normalized only when some stored
+        article is a candidate, which most new stories never meet.
+        """
         table = self._tables.get(lang or "")
-        norm = normalize(body)
-        if table is None or not norm:
+        decoded = self._decode(signature)
+        norm = None
+        if decoded is None:
+            norm = normalize(body)
+            decoded = (len(norm), minhash(norm, self.shingle, self.bins)) if norm else None
+        if table is None or decoded is None:
             return None
-        ids = self._ranked(table, minhash(norm, self.shingle, self.bins), len(norm), exclude)
-        return self._verify(norm, ids)
+        ids = self._ranked(table, decoded[1], decoded[0], exclude)
+        if not ids:
+            return None
+        return self._verify(norm if norm is not None else normalize(body), ids)
 
     def _ranked(self, table, sig, length, exclude):
         """Candidate ids, best estimated Jaccard first, that could still reach the threshold."""

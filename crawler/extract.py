@@ -217,6 +217,9 @@ def _body(raw, tree, url, hints, title):
             raw, url=url, include_comments=False, include_tables=False, include_images=False,
             include_links=False, with_metadata=False, deduplicate=False,
             date_extraction_params={"extensive_search": False},
+            # On a known site the site's own article element is the fallback (below), so
+            # trafilatura's second opinion (readability, justext) is not needed: ~25 % faster.
+            fast=hints is not GENERIC,
         )
     except Exception as exc:  # a third-party parser must never stop a crawl
         logger.warning("trafilatura failed on %s: %s", url, exc)

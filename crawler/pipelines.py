@@ -8,7 +8,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 from scrapy.exceptions import DropItem
 
-from crawler.analysis import analyze
+from crawler.analysis import analyze, warm_up
 from crawler.dedup import DedupIndex, body_hash
 from crawler.items import AliasItem, ArticleItem, StoryItem
 from store import open_store
@@ -93,7 +93,7 @@ class ArticleProcessor:
                          if extracted.warnings else None),
         }
         id_, created = upsert_article(self.db, record, now=now)
-        original, similarity = self._find_original(id_, record)
+        original, similarity = self._find_original(id_, record, analysis.signature)
         self._link(id_, record, original, similarity)
         if pages:
             save_raw_pages(self.db, id_, pages, now=now)
@@ -103,7 +103,7 @@ class ArticleProcessor:
             self.index.remove(id_)
             self.index.add(id_, record["lang"], record["body"], signature=analysis.signature)
             save_signature(self.db, id_, record["lang"], analysis.signature)
-        row = self.db["articles"].get(id_)
+        row = self._row(id_)
         return StoryItem(
             id=id_, url=url, source=source, title=row["title"], published=row["published"],
             author=row["author"], lang=row["lang"], body=row["body"] or "",
@@ -112,7 +112,7 @@ class ArticleProcessor:
             matched_terms=relevance.matched, warnings=extracted.warnings,
         ), created
 
-    def _find_original(self, id_, record):
+    def _find_original(self, id_, record, signature):
         """The stored article this one copies (exact hash first, then near-duplicate)."""
         if not record["body"]:
             return None, None
@@ -122,32 +122,38 @@ class ArticleProcessor:
         ).fetchone()
         if same:
             return same[0], 1.0
-        match = self.index.find(record["lang"], record["body"], exclude={id_})
+        match = self.index.find(record["lang"], record["body"], exclude={id_},
+                                signature=signature)
         return (match.article_id, match.similarity) if match else (None, None)
+
+    def _row(self, id_):
+        """One article row as a dict (plain SQL: this runs once or more per article)."""
+        cursor = self.db.execute("SELECT * FROM articles WHERE id = ?", [id_])
+        return dict(zip([c[0] for c in cursor.description], cursor.fetchone(), strict=True))
+
+    def _point(self, id_, original, similarity):
+        """Set (or clear) which article `id_` copies."""
+        self.db.execute("UPDATE articles SET duplicate_of = ?, similarity = ? WHERE id = ?",
+                        [original, similarity, id_])
 
     def _link(self, id_, record, original, similarity):
         """Point the copy at the original: whichever was published first, seeds always first."""
         if original is None:
-            self.db["articles"].update(id_, {"duplicate_of": None, "similarity": None})
+            self._point(id_, None, None)
             return
-        root = self.db["articles"].get(original)
+        root = self._row(original)
         while root["duplicate_of"] is not None and root["duplicate_of"] != id_:
-            root = self.db["articles"].get(root["duplicate_of"])
+            root = self._row(root["duplicate_of"])
         published = record["published"] or "9999"
         if root["source"] != "seed" and published[:10] < (root["published"] or "9999")[:10]:
             # An earlier original arrived after its republication: it takes the story's place.
-            with write_transaction(self.db):
-                self.db.execute(
-                    "UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ? AND id <> ?",
-                    [id_, root["id"], id_],
-                )
-                self.db["articles"].update(root["id"], {"duplicate_of": id_,
-                                                        "similarity": similarity})
-                self.db["articles"].update(id_, {"duplicate_of": None, "similarity": None})
+            self.db.execute("UPDATE articles SET duplicate_of = ? WHERE duplicate_of = ? "
+                            "AND id <> ?", [id_, root["id"], id_])
+            self._point(root["id"], id_, similarity)
+            self._point(id_, None, None)
             logger.info("%s is the earlier original of %s", record["url"], root["url"])
         else:
-            self.db["articles"].update(id_, {"duplicate_of": root["id"],
-                                             "similarity": round(similarity, 4)})
+            self._point(id_, root["id"], round(similarity, 4))
 
 
 class StorePipeline:
@@ -177,6 +183,8 @@ class StorePipeline:
             # spawn: a forked copy of a running reactor is not a safe place to start from
             self.executor = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"))
+            for _ in range(self.workers):  # start-up overlaps the first listing fetches
+                self.executor.submit(warm_up, self.profile_path)
 
     def close_spider(self):
         """Record redirects whose target arrived later; stop the workers; close the store."""

@@ -51,13 +51,19 @@ def upsert_article(db, record, now=None):
     # One transaction, write lock first: the row and its search index entry land together.
     with search.indexed(db):
         existing = list(db.query("SELECT * FROM articles WHERE url = ?", [record["url"]]))
+        # Plain SQL: sqlite-utils' insert/update read the table's schema on every call.
         if not existing:
-            db["articles"].insert({**record, "first_seen": now, "last_seen": now})
-            return db.execute("SELECT last_insert_rowid()").fetchone()[0], True
+            row = {**record, "first_seen": now, "last_seen": now}
+            cursor = db.execute(
+                f"INSERT INTO articles ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                list(row.values()),
+            )
+            return cursor.lastrowid, True
         row = existing[0]
         changes = {k: v for k, v in record.items() if row.get(k) != v}
         changes["last_seen"] = now
-        db["articles"].update(row["id"], changes)
+        db.execute(f"UPDATE articles SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
+                   [*changes.values(), row["id"]])
         return row["id"], False
 
 
