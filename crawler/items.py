@@ -43,3 +43,4 @@ class StoryItem:
     similarity: float | None
     matched_terms: dict
     warnings: list
+    replaces: int | None = None  # a stored story this earlier-published original displaced

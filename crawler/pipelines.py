@@ -94,7 +94,7 @@ class ArticleProcessor:
         }
         id_, created = upsert_article(self.db, record, now=now)
         original, similarity = self._find_original(id_, record, analysis.signature)
-        self._link(id_, record, original, similarity)
+        replaces = self._link(id_, record, original, similarity)
         if pages:
             save_raw_pages(self.db, id_, pages, now=now)
         for alias in aliases:
@@ -109,7 +109,7 @@ class ArticleProcessor:
             author=row["author"], lang=row["lang"], body=row["body"] or "",
             is_relevant=bool(row["is_relevant"]), relevance=row["relevance"],
             duplicate_of=row["duplicate_of"], similarity=row["similarity"],
-            matched_terms=relevance.matched, warnings=extracted.warnings,
+            matched_terms=relevance.matched, warnings=extracted.warnings, replaces=replaces,
         ), created
 
     def _find_original(self, id_, record, signature):
@@ -137,10 +137,13 @@ class ArticleProcessor:
                         [original, similarity, id_])
 
     def _link(self, id_, record, original, similarity):
-        """Point the copy at the original: whichever was published first, seeds always first."""
+        """Point the copy at the original: whichever was published first, seeds always first.
+
+        Returns the id of the article this one displaced as the original, if any.
+        """
         if original is None:
             self._point(id_, None, None)
-            return
+            return None
         root = self._row(original)
         while root["duplicate_of"] is not None and root["duplicate_of"] != id_:
             root = self._row(root["duplicate_of"])
@@ -152,8 +155,9 @@ class ArticleProcessor:
             self._point(root["id"], id_, similarity)
             self._point(id_, None, None)
             logger.info("%s is the earlier original of %s", record["url"], root["url"])
-        else:
-            self._point(id_, root["id"], round(similarity, 4))
+            return root["id"]
+        self._point(id_, root["id"], round(similarity, 4))
+        return None
 
 
 class StorePipeline:
@@ -168,6 +172,7 @@ class StorePipeline:
         self.processor = None
         self.profile_path = None  # seeds/topic.toml, or ZGCWATCH_TOPIC
         self.pending_aliases = []
+        self.new_stories = set()  # ids counted in zgcwatch/stories_new by this crawl
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -228,6 +233,10 @@ class StorePipeline:
                 else "other"
             stats.inc_value(f"zgcwatch/warnings/{key}")
             logger.warning("%s: %s", story.url, warning)
+        if story.replaces in self.new_stories:  # counted as new, now a copy of this one
+            self.new_stories.discard(story.replaces)
+            stats.inc_value("zgcwatch/stories_new", -1)
+            stats.inc_value("zgcwatch/duplicates_new")
         if not created:
             return
         stats.inc_value("zgcwatch/articles_new")
@@ -235,3 +244,4 @@ class StorePipeline:
             stats.inc_value("zgcwatch/duplicates_new")
         elif story.is_relevant:
             stats.inc_value("zgcwatch/stories_new")
+            self.new_stories.add(story.id)

@@ -40,7 +40,7 @@ def judge(stats, reason, listing_complete):
     if reason != "finished":
         return "failed", f"crawl stopped before the end ({reason})"
     if errors:
-        problems.append(f"{errors} pages failed")
+        problems.append(f"{errors} page{'s' if errors > 1 else ''} failed")
     if not stats.get("zgcwatch/listing/links"):
         problems.append("no article links in any listing: has the layout changed?")
     for key, label in (("no_title", "without a title"), ("no_date", "without a date")):
