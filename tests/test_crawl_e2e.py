@@ -2,14 +2,17 @@
 
 import contextlib
 import json
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from urllib.parse import urlsplit
 
 import pytest
 
 from crawler.urls import SiteMap
-from tests.conftest import FIXTURES, crawl
+from tests.conftest import FIXTURES, ROOT, crawl
 from tests.siteserver import serve
 
 LIVE = {"chinadaily": "https://www.chinadaily.com.cn", "zgcgw": "https://zgcgw.beijing.gov.cn"}
@@ -193,3 +196,23 @@ def test_broken_store_is_one_line_and_exit_1(tmp_path):
         f"zgcwatch: cannot use {db_path}: file is not a database"
     assert "Traceback" not in result.stderr
     assert db_path.read_text() == "not a database"
+
+
+def test_a_crawl_opens_no_port_and_exports_utf8(site_copy, tmp_path):
+    site = site_copy("zgcgw")
+    out = tmp_path / "out.jsonl"
+    result = crawl("zgcgw", site.base_url, tmp_path / "store.db", {"LOG_LEVEL": "INFO"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    enabled = result.stderr.split("Enabled extensions:", 1)[1].split("]", 1)[0]
+    assert "TelnetConsole" not in enabled and "RemoteControl" not in enabled
+    assert "crawler.runlog.CrawlRunLog" in enabled
+    export = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "zgcgw", "-a", f"base_url={site.base_url}",
+         "-O", str(out), "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"],
+        cwd=ROOT, env={**os.environ, "ZGCWATCH_DB": str(tmp_path / "fresh.db")},
+        capture_output=True, text=True, timeout=120)
+    assert export.returncode == 0, export.stderr[-2000:]
+    items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(items) == len(expected("zgcgw")["articles"]) + 1  # + the empty notice
+    assert "中关村" in out.read_text(encoding="utf-8")  # not \u escapes
+    assert {"url", "title", "published", "body", "is_relevant", "duplicate_of"} <= set(items[0])
