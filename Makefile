@@ -4,8 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8001
-ZGCWATCH_DB ?= data/zgcwatch.db
-export ZGCWATCH_DB
 
 .PHONY: install test lint demo run serve bench clean
 
@@ -30,7 +28,7 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python scheduler.py
 
-# Datasette on $(ZGCWATCH_DB), 127.0.0.1 only (`python -m store serve --host` to open it up).
+# Datasette on the store named by ZGCWATCH_DB, 127.0.0.1 only (`python -m store serve --host` to open it up).
 serve: $(STAMP)
 	$(BIN)/python -m store serve --port $(PORT)
 
