@@ -10,6 +10,10 @@ import pytest
 
 from tests.siteserver import serve
 
+# A user's own store, config, seeds or profile must never leak into (or be touched by) tests.
+for _name in [n for n in os.environ if n.startswith("ZGCWATCH_")]:
+    del os.environ[_name]
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

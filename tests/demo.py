@@ -60,8 +60,12 @@ def crawl_demo(db_path, config_path):
         for source, site in sites.items():
             print(f"offline copy of {source} served at {site.base_url}")
         write_config(config_path, db_path, sites)
-        os.environ["ZGCWATCH_DB"] = str(db_path)  # it would win over the config's store
-        return scheduler.main(["--config", str(config_path), "--once"])
+        saved = os.environ.pop("ZGCWATCH_DB", None)  # it would win over the config's store
+        try:
+            return scheduler.main(["--config", str(config_path), "--once"])
+        finally:
+            if saved is not None:
+                os.environ["ZGCWATCH_DB"] = saved
 
 
 def main(argv=None):

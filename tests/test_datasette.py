@@ -268,6 +268,7 @@ def test_reads_while_the_crawler_writes(store_file):
                     "body": "中关村留学人员创业园举办海归人才交流会。" * 20,
                     "published": "2024-07-01", "is_relevant": 1, "relevance": 0.9})
                 written.append(n)
+                time.sleep(0.01)  # a crawl writes an article at a time, not in a burst
         except Exception as exc:  # noqa: BLE001 - reported by the assertion below
             errors.append(exc)
         finally:
@@ -349,8 +350,9 @@ def test_metadata_command_and_make_target(tmp_path):
     assert result.returncode == 0, result.stderr
     assert list(json.loads(result.stdout)["databases"]) == ["demo"]
     assert not (tmp_path / "x").exists()  # printing metadata creates no store
-    dry_run = subprocess.run(["make", "-n", "-o", ".venv/.installed", "serve", "PORT=8123"],
-                             capture_output=True, text=True, cwd=ROOT)
+    dry_run = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-o", ".venv/.installed", "serve", "PORT=8123"],
+        capture_output=True, text=True, cwd=ROOT)
     assert dry_run.returncode == 0, dry_run.stderr
     assert dry_run.stdout.strip().endswith("/python -m store serve --port 8123")
 
