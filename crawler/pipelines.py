@@ -4,6 +4,7 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 
 from scrapy.exceptions import DropItem
@@ -186,8 +187,10 @@ class StorePipeline:
         self.processor = ArticleProcessor(open_store(self.db_path), self.threshold)
         if self.workers > 0:
             # spawn: a forked copy of a running reactor is not a safe place to start from
+            # Workers run niced: the reactor thread, which feeds them, must never starve.
             self.executor = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn"))
+                self.workers, mp_context=multiprocessing.get_context("spawn"),
+                initializer=os.nice, initargs=(5,))
             for _ in range(self.workers):  # start-up overlaps the first listing fetches
                 self.executor.submit(warm_up, self.profile_path)
 

@@ -55,6 +55,8 @@ class ChinadailySpider(MonitorSpider):
 
     def extra_pages(self, response, canonical):
         """Pages 2..N of a split story, linked from div#div_currpage as WS<id>_N.html."""
+        if b"div_currpage" not in response.body:
+            return []  # most stories are one page: spare the reactor thread an HTML parse
         stem = canonical.rsplit("/", 1)[-1].removesuffix(".html")
         pattern = re.compile(re.escape(stem) + r"_(\d+)\.html$")
         pages = {}
