@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from scrapy.utils.test import get_crawler
 
+from store import open_store
 from tests.siteserver import serve
 
 # A user's own store, config, seeds or profile must never leak into (or be touched by) tests.
@@ -37,6 +39,33 @@ def crawl(source, base_url, db_path, settings=None, timeout=120):
     env = {**os.environ, "ZGCWATCH_DB": str(db_path)}
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def empty_store(tmp_path_factory):
+    """A migrated store made once; tests copy it (migrating takes most of a unit test)."""
+    path = tmp_path_factory.mktemp("store") / "zgcwatch.db"
+    open_store(path).conn.close()
+    return path
+
+
+def spider_factory(spider_cls, mirror, tmp_path, empty_store):
+    """make(**settings): a spider on a tmp store (never the default one), using a mirror."""
+
+    def make(**settings):
+        db = tmp_path / "zgcwatch.db"
+        if not db.exists():
+            shutil.copyfile(empty_store, db)
+        crawler = get_crawler(spider_cls, settings_dict={**settings, "ZGCWATCH_DB": str(db)})
+        return spider_cls.from_crawler(crawler, base_url=mirror)
+
+    return make
+
+
+def spider_stats(spider):
+    """The spider's zgcwatch/* stats."""
+    return {k: v for k, v in spider.crawler.stats.get_stats().items()
+            if k.startswith("zgcwatch/")}
 
 
 @pytest.fixture

@@ -3,14 +3,12 @@
 import asyncio
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from scrapy.exceptions import DownloadTimeoutError, IgnoreRequest
 from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
 from crawler import settings as project_settings
@@ -20,7 +18,7 @@ from crawler.spiders.chinadaily import ChinadailySpider
 from store.articles import add_alias, upsert_article
 from store.db import open_store
 from store.runs import finish_run, start_run
-from store.state import crawl_state
+from tests.conftest import spider_factory, spider_stats
 
 FIXTURES = Path(__file__).parent / "fixtures" / "chinadaily"
 SITE = FIXTURES / "site"
@@ -59,26 +57,9 @@ def live(name):
     return LIVE + P[name]
 
 
-@pytest.fixture(scope="module")
-def empty_store(tmp_path_factory):
-    """A migrated store made once; each test gets a copy (migrating takes most of a test)."""
-    path = tmp_path_factory.mktemp("store") / "zgcwatch.db"
-    crawl_state(str(path), "chinadaily")
-    return path
-
-
 @pytest.fixture
 def make_spider(tmp_path, empty_store):
-    """A spider on a tmp store (never the default one), fetching from a mirror."""
-
-    def make(**settings):
-        db = tmp_path / "zgcwatch.db"
-        if not db.exists():
-            shutil.copyfile(empty_store, db)
-        crawler = get_crawler(ChinadailySpider, settings_dict={**settings, "ZGCWATCH_DB": str(db)})
-        return ChinadailySpider.from_crawler(crawler, base_url=MIRROR)
-
-    return make
+    return spider_factory(ChinadailySpider, MIRROR, tmp_path, empty_store)
 
 
 @pytest.fixture
@@ -86,9 +67,7 @@ def spider(make_spider):
     return make_spider()
 
 
-def stats(spider):
-    return {k: v for k, v in spider.crawler.stats.get_stats().items()
-            if k.startswith("zgcwatch/")}
+stats = spider_stats
 
 
 def listing(spider, section, page_no, body=None):

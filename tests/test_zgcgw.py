@@ -2,20 +2,18 @@
 
 import asyncio
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
-from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
 from crawler import settings as project_settings
 from crawler.items import AliasItem, ArticleItem
 from crawler.spiders.base import Chain, Link
 from crawler.spiders.zgcgw import ZgcgwSpider
-from store.state import crawl_state
+from tests.conftest import spider_factory, spider_stats
 
 SITE = Path(__file__).parent / "fixtures" / "zgcgw" / "site"
 LIVE = "https://zgcgw.beijing.gov.cn"
@@ -52,26 +50,9 @@ def live(name):
     return LIVE + P[name]
 
 
-@pytest.fixture(scope="module")
-def empty_store(tmp_path_factory):
-    """A migrated store made once; each test gets a copy (migrating takes most of a test)."""
-    path = tmp_path_factory.mktemp("store") / "zgcwatch.db"
-    crawl_state(str(path), "zgcgw")
-    return path
-
-
 @pytest.fixture
 def make_spider(tmp_path, empty_store):
-    """A spider on a tmp store (never the default one), fetching from a mirror."""
-
-    def make(**settings):
-        db = tmp_path / "zgcwatch.db"
-        if not db.exists():
-            shutil.copyfile(empty_store, db)
-        crawler = get_crawler(ZgcgwSpider, settings_dict={**settings, "ZGCWATCH_DB": str(db)})
-        return ZgcgwSpider.from_crawler(crawler, base_url=MIRROR)
-
-    return make
+    return spider_factory(ZgcgwSpider, MIRROR, tmp_path, empty_store)
 
 
 @pytest.fixture
@@ -79,9 +60,7 @@ def spider(make_spider):
     return make_spider()
 
 
-def stats(spider):
-    return {k: v for k, v in spider.crawler.stats.get_stats().items()
-            if k.startswith("zgcwatch/")}
+stats = spider_stats
 
 
 def listing(spider, column, page_no, body=None):
