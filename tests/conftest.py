@@ -1,5 +1,7 @@
 """Shared test helpers: fixture sites on 127.0.0.1 and real `scrapy crawl` subprocesses."""
 
+import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -10,6 +12,7 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from store import open_store
+from store.datasette import make_datasette
 from tests.siteserver import serve
 
 # A user's own store, config, seeds or profile must never leak into (or be touched by) tests.
@@ -94,3 +97,21 @@ def crawled_store(tmp_path_factory):
             result = crawl(source, site.base_url, db_path)
             assert result.returncode == 0, result.stderr[-3000:]
     return db_path
+
+
+@contextlib.contextmanager
+def datasette_get(path):
+    """get(url_path) on Datasette serving the store at `path`, one event loop throughout."""
+    ds = make_datasette(path)
+    loop = asyncio.new_event_loop()
+    try:
+        yield lambda url: loop.run_until_complete(ds.client.get(url))
+    finally:
+        loop.close()
+
+
+def datasette_rows(get, url):
+    """A Datasette JSON page's rows as dicts; the request must succeed."""
+    response = get(url + ("&" if "?" in url else "?") + "_shape=array")
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -30,6 +30,7 @@ from store.datasette import (
     metadata_for,
     run_query,
 )
+from tests.conftest import datasette_get, datasette_rows
 from tests.test_search import ARTICLES, SEED_ID, STORY_IDS, fill_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,17 +48,12 @@ def store_file(tmp_path):
 
 @pytest.fixture
 def get(store_file):
-    """GET a path from Datasette serving store_file; one event loop for the whole test."""
-    ds = make_datasette(store_file)
-    loop = asyncio.new_event_loop()
-    yield lambda path: loop.run_until_complete(ds.client.get(path))
-    loop.close()
+    """GET a path from Datasette serving store_file."""
+    with datasette_get(store_file) as get:
+        yield get
 
 
-def rows(get, path):
-    response = get(path + ("&" if "?" in path else "?") + "_shape=array")
-    assert response.status_code == 200, response.text
-    return response.json()
+rows = datasette_rows
 
 
 def ids(get, path):

@@ -5,7 +5,6 @@ and timestamps the crawl chose, from a plain read-only `sqlite3` look-up by URL)
 store is the shared session `crawled_store` (zgcgw crawled first, then China Daily).
 """
 
-import asyncio
 import json
 import sqlite3
 from collections import Counter
@@ -15,9 +14,9 @@ import pytest
 from markupsafe import escape
 
 from crawler.relevance import load_profile
-from store.datasette import database_name, make_datasette
+from store.datasette import database_name
 from store.seeds import read_seeds
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, datasette_get, datasette_rows
 
 SITES = {"chinadaily": "https://www.chinadaily.com.cn",
          "zgcgw": "https://zgcgw.beijing.gov.cn"}
@@ -86,17 +85,12 @@ def db(crawled_store):
 
 @pytest.fixture(scope="module")
 def get(crawled_store):
-    """GET a path from Datasette serving the crawled store; one event loop per module."""
-    ds = make_datasette(crawled_store)
-    loop = asyncio.new_event_loop()
-    yield lambda path: loop.run_until_complete(ds.client.get(path))
-    loop.close()
+    """GET a path from Datasette serving the crawled store."""
+    with datasette_get(crawled_store) as get:
+        yield get
 
 
-def rows(get, path):
-    response = get(path + ("&" if "?" in path else "?") + "_shape=array")
-    assert response.status_code == 200, response.text
-    return response.json()
+rows = datasette_rows
 
 
 def leaves(value):
