@@ -81,8 +81,7 @@ def listing(spider, section, page_no, body=None):
 
 
 def search(spider, page_no, body=None, words="Zhongguancun returnees"):
-    request = spider.listing_request(spider._search_url(words, page_no), f"search:{words}",
-                                     page_no, callback=spider.parse_search)
+    request = spider.search_request(words, page_no)
     if body is None:
         body = (SITE / f"rest/en/search/page_{page_no}.json").read_bytes()
     return TextResponse(request.url, body=body, encoding="utf-8", request=request)
@@ -278,9 +277,9 @@ def test_default_sections_each_have_a_fixture_listing(make_spider):
     sections = ["/china/governmentandpolicy", "/china/society", "/business/tech"]
     assert [(r.url, r.meta["chain"], r.meta["page_no"], r.callback) for r in requests] == [
         *[(MIRROR + s, s, 1, spider.parse_listing) for s in sections],
-        (MIRROR + "/rest/en/search?keywords=Zhongguancun+returnees&sort=dp&page=1&curType=story",
+        (MIRROR + "/rest/en/search?keywords=Zhongguancun+returnees&sort=dp&page=0&curType=story",
          "search:Zhongguancun returnees", 1, spider.parse_search),
-        (MIRROR + "/rest/en/search?keywords=Zhongguancun+overseas+talent&sort=dp&page=1"
+        (MIRROR + "/rest/en/search?keywords=Zhongguancun+overseas+talent&sort=dp&page=0"
          "&curType=story", "search:Zhongguancun overseas talent", 1, spider.parse_search),
     ]
     for section in sections:
@@ -360,7 +359,7 @@ def test_search_page_one(spider):
         "//www.chinadaily.com.cn" + P["remain"],
         "Returnee graduates line up for 'Remain in Zhongguancun' jobs", "2026-01-12 07:35")
     [next_page] = listing_requests(outputs, spider)
-    query = "?keywords=Zhongguancun+returnees&sort=dp&page=2&curType=story"
+    query = "?keywords=Zhongguancun+returnees&sort=dp&page=1&curType=story"
     assert (next_page.url, next_page.callback) == (MIRROR + "/rest/en/search" + query,
                                                    spider.parse_search)
     assert next_page.meta == {"chain": "search:Zhongguancun returnees", "page_no": 2,
@@ -541,3 +540,9 @@ def test_failed_listing_leaves_its_chain_incomplete(spider):
     assert spider.chains["/china/society"] == Chain("/china/society", done=True, complete=False)
     assert spider.listing_complete is False
     assert stats(spider) == {"zgcwatch/errors/http_503": 1, "zgcwatch/errors": 1}
+
+
+def test_search_requests_carry_the_search_page_as_referer(spider):
+    request = search(spider, 2).request
+    assert request.headers["Referer"] == \
+        (MIRROR + "/en/search?keywords=Zhongguancun+returnees").encode()

@@ -321,7 +321,7 @@ def test_chinadaily_fixture_served_as_expected():
         robot_path = next(p for p, k in kinds.items() if k == "robots")
         assert not robots.can_fetch("zgcwatch", site.base_url + robot_path)
         query = "/rest/en/search?keywords=Zhongguancun&sort=dp&page={}&curType=story"
-        pages = [json.loads(get(site, query.format(n))[2]) for n in (1, 2, 3)]
+        pages = [json.loads(get(site, query.format(n))[2]) for n in (0, 1, 2)]
         assert [p.get("totalPages") for p in pages[:2]] == [2, 2] and pages[2]["code"] == 400
         urls = {hit["url"] for page in pages[:2] for hit in page["content"]}
         for only in expected["search_api"]["only_here"]:

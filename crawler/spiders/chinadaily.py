@@ -8,6 +8,7 @@ from crawler.spiders.base import Link, MonitorSpider
 
 LIVE = "https://www.chinadaily.com.cn"
 SEARCH = "https://newssearch.chinadaily.com.cn/rest/en/search"
+SEARCH_PAGE = "https://newssearch.chinadaily.com.cn/en/search"  # the page that calls the API
 PAGE_NO = re.compile(r"(\d+)\s*/\s*(\d+)")
 
 
@@ -23,8 +24,7 @@ class ChinadailySpider(MonitorSpider):
             section = "/" + section.strip().strip("/")
             yield self.listing_request(LIVE + section, section, 1)
         for words in settings.getlist("ZGCWATCH_CHINADAILY_SEARCH"):
-            yield self.listing_request(self._search_url(words, 1), f"search:{words}", 1,
-                                       callback=self.parse_search)
+            yield self.search_request(words, 1)
 
     def parse_search(self, response):
         """A page of search API results (JSON), then the next page."""
@@ -47,11 +47,9 @@ class ChinadailySpider(MonitorSpider):
         total = data.get("totalPages") if isinstance(data, dict) else None
         more = bool(links) and (not isinstance(total, int) or page_no < total)
         words = response.meta["chain"].removeprefix("search:")
-        next_page = self.end_of_page(
-            response, new, self._search_url(words, page_no + 1) if more else None
-        )
-        if next_page:
-            yield next_page
+        next_url = self._search_url(words, page_no + 1) if more else None
+        if self.end_of_page(response, new, next_url):
+            yield self.search_request(words, page_no + 1)
 
     def extra_pages(self, response, canonical):
         """Pages 2..N of a split story, linked from div#div_currpage as WS<id>_N.html."""
@@ -95,10 +93,22 @@ class ChinadailySpider(MonitorSpider):
             return f"{LIVE}{section}/page_{int(counter[1]) + 1}.html"
         return None
 
+    def search_request(self, words, page_no):
+        """Page `page_no` (1, 2, ...) of the search API's results for `words`."""
+        request = self.listing_request(self._search_url(words, page_no), f"search:{words}",
+                                       page_no, callback=self.parse_search)
+        # Public clients report that the API answers only calls from its own search page.
+        referer = self.sites.fetch_url(f"{SEARCH_PAGE}?{urlencode({'keywords': words})}")
+        request.headers["Referer"] = referer
+        return request
+
     @staticmethod
-    def _search_url(words, page):
-        """The search API URL for page `page` of `words`, newest first."""
-        query = {"keywords": words, "sort": "dp", "page": page, "curType": "story"}
+    def _search_url(words, page_no):
+        """The search API URL of result page `page_no` (1-based) for `words`, newest first.
+
+        The API numbers its pages from 0, as public clients of it do.
+        """
+        query = {"keywords": words, "sort": "dp", "page": page_no - 1, "curType": "story"}
         return f"{SEARCH}?{urlencode(query)}"
 
     @staticmethod
