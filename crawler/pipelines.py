@@ -5,6 +5,7 @@ import json
 import logging
 import multiprocessing
 import os
+import sqlite3
 from concurrent.futures import ProcessPoolExecutor
 
 from scrapy.exceptions import DropItem
@@ -223,8 +224,15 @@ class StorePipeline:
             analysis = await asyncio.wrap_future(self.executor.submit(analyze, *args))
         if item.missing_pages:
             analysis.extracted.warnings.append(f"{item.missing_pages} later pages missing")
-        story, created = self.processor.store(item.url, item.source, analysis, item.pages,
-                                              item.aliases)
+        try:
+            story, created = self.processor.store(item.url, item.source, analysis,
+                                                  item.pages, item.aliases)
+        except sqlite3.OperationalError as exc:
+            # Locked past the busy timeout, or the disk is full: the transaction rolled
+            # back, so nothing half-written stays; the URL is not known, the next run retries.
+            self.crawler.stats.inc_value("zgcwatch/errors/store")
+            self.crawler.stats.inc_value("zgcwatch/errors")
+            raise DropItem(f"not stored ({exc}): {item.url}", log_level="ERROR") from exc
         self._count(story, created, analysis.extracted.warnings)
         return story
 
