@@ -212,9 +212,13 @@ def _htmldate(tree, now):
 
 def _body(raw, tree, url, hints, title):
     """Paragraphs of one page: trafilatura's, or the site's own when trafilatura lost text."""
+    container = _container(tree, hints)
     try:
         text = trafilatura.extract(
-            raw, url=url, include_comments=False, include_tables=False, include_images=False,
+            # On a known layout trafilatura reads only the article element: text outside it
+            # is dropped below anyway, and a small tree is 2-3x faster to clean and score.
+            _alone(container) if container is not None else raw, url=url,
+            include_comments=False, include_tables=False, include_images=False,
             include_links=False, with_metadata=False, deduplicate=False,
             date_extraction_params={"extensive_search": False},
             # On a known site the site's own article element is the fallback (below), so
@@ -226,7 +230,6 @@ def _body(raw, tree, url, hints, title):
         text = None
     chrome = {title, _first_text(tree, hints.bylines)}  # trafilatura keeps these at times
     ours = _keep([clean(line) for line in (text or "").splitlines()], chrome)
-    container = _container(tree, hints)
     if container is None:
         return ours
     site = _keep(_paragraphs(container), chrome)
@@ -239,6 +242,13 @@ def _body(raw, tree, url, hints, title):
     if _size(ours) < 0.9 * _size(site):  # trafilatura dropped paragraphs
         return site
     return ours
+
+
+def _alone(element):
+    """A copy of `element` as the only content of an otherwise empty HTML document."""
+    document = lxml.html.document_fromstring("<html><head></head><body></body></html>")
+    document.body.append(copy.deepcopy(element))
+    return document
 
 
 def _container(tree, hints):
