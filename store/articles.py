@@ -90,7 +90,7 @@ def save_raw_pages(db, article_id, pages, now=None):
                     "url": url,
                     "fetched_at": now,
                     "encoding": encoding,
-                    "html": zlib.compress(html, 6),
+                    "html": zlib.compress(html, 1),  # level 1: ~3x faster than 6, still ~3x smaller
                 }
             )
 
