@@ -172,7 +172,6 @@ class StorePipeline:
         self.workers = workers
         self.executor = None
         self.processor = None
-        self.profile_path = None  # seeds/topic.toml, or ZGCWATCH_TOPIC
         self.pending_aliases = []
         self.new_stories = set()  # ids counted in zgcwatch/stories_new by this crawl
 
@@ -193,7 +192,7 @@ class StorePipeline:
                 self.workers, mp_context=multiprocessing.get_context("spawn"),
                 initializer=os.nice, initargs=(5,))
             for _ in range(self.workers):  # start-up overlaps the first listing fetches
-                self.executor.submit(warm_up, self.profile_path)
+                self.executor.submit(warm_up)
 
     def close_spider(self):
         """Record redirects whose target arrived later; stop the workers; close the store."""
@@ -216,8 +215,7 @@ class StorePipeline:
             raise DropItem(f"alias {item.url} -> {item.target}", log_level="DEBUG")
         if not isinstance(item, ArticleItem):
             return item
-        args = ([(url, body) for url, _, body in item.pages], item.source, item.listing_title,
-                self.profile_path)
+        args = ([(url, body) for url, _, body in item.pages], item.source, item.listing_title)
         if self.executor is None:
             analysis = analyze(*args)
         else:  # in a worker process, so the reactor thread keeps crawling meanwhile

@@ -81,9 +81,10 @@ class MonitorSpider(scrapy.Spider):
             self.logger.warning("no article links on listing %s: has the layout changed?",
                                 response.url)
         yield from requests
-        next_page = self.end_of_page(response, new, self._parse_next(response), found > 0)
-        if next_page:
-            yield next_page
+        next_url = self._parse_next(response)
+        if self.goes_on(response, new, next_url, found > 0):
+            yield self.listing_request(next_url, response.meta["chain"],
+                                       response.meta["page_no"] + 1)
 
     def _parse_links(self, response):
         """The article links of a listing page (each spider knows its site's markup)."""
@@ -114,8 +115,8 @@ class MonitorSpider(scrapy.Spider):
             requests.append(self.article_request(canonical, link))
         return requests, new, len(seen)
 
-    def end_of_page(self, response, new, next_url, found=True):
-        """Decide whether the chain goes on; return the next listing request or None.
+    def goes_on(self, response, new, next_url, found=True):
+        """Whether the chain goes on to `next_url`; when it ends, say why and how.
 
         A page where no article link was found ends the chain as incomplete: the layout
         may have changed, and the next run must not take the silence for "nothing new".
@@ -124,7 +125,7 @@ class MonitorSpider(scrapy.Spider):
         page_no = response.meta["page_no"]
         if not found:
             chain.done, chain.complete = True, False
-            return None
+            return False
         reason = None
         chain.visited.add(response.meta["live_url"])
         if next_url is None or next_url in chain.visited:
@@ -136,9 +137,8 @@ class MonitorSpider(scrapy.Spider):
         if reason:
             self.logger.info("listing %s: stop after page %d (%s)", chain.name, page_no, reason)
             chain.done = chain.complete = True
-            return None
-        return self.listing_request(next_url, chain.name, page_no + 1,
-                                    callback=response.request.callback)
+            return False
+        return True
 
     def listing_failed(self, failure):
         """A listing page failed: count it; the chain is incomplete, so the next run goes deep."""
@@ -258,4 +258,5 @@ class MonitorSpider(scrapy.Spider):
         self.logger.error("%s failed (%s): %s", what, kind, url)
 
 
+# Scrapy logs each ignored 4xx/5xx at INFO; count_failure already says it once, as an error.
 logging.getLogger("scrapy.spidermiddlewares.httperror").setLevel(logging.WARNING)

@@ -48,7 +48,7 @@ class ChinadailySpider(MonitorSpider):
         more = bool(links) and (not isinstance(total, int) or page_no < total)
         words = response.meta["chain"].removeprefix("search:")
         next_url = self._search_url(words, page_no + 1) if more else None
-        if self.end_of_page(response, new, next_url):
+        if self.goes_on(response, new, next_url):
             yield self.search_request(words, page_no + 1)
 
     def extra_pages(self, response, canonical):
