@@ -82,17 +82,13 @@ def save_raw_pages(db, article_id, pages, now=None):
     now = now or utcnow()
     with write_transaction(db):
         db.execute("DELETE FROM raw_pages WHERE article_id = ?", [article_id])
-        for page_no, (url, encoding, html) in enumerate(pages, start=1):
-            db["raw_pages"].insert(
-                {
-                    "article_id": article_id,
-                    "page_no": page_no,
-                    "url": url,
-                    "fetched_at": now,
-                    "encoding": encoding,
-                    "html": zlib.compress(html, 1),  # level 1: ~3x faster than 6, still ~3x smaller
-                }
-            )
+        db.conn.executemany(
+            "INSERT INTO raw_pages (article_id, page_no, url, fetched_at, encoding, html) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            # zlib level 1: ~3x faster than level 6, and HTML still shrinks ~3x
+            [(article_id, page_no, url, now, encoding, zlib.compress(html, 1))
+             for page_no, (url, encoding, html) in enumerate(pages, start=1)],
+        )
 
 
 def raw_pages(db, article_id):

@@ -1,4 +1,4 @@
-"""The store's write transactions: take the write lock first, nest as savepoints."""
+"""The store's write transactions: take the write lock first; nested ones join the outer."""
 
 from contextlib import contextmanager
 
@@ -9,11 +9,12 @@ def write_transaction(db):
 
     Taking it up front means a read followed by a write inside cannot fail with
     `database is locked` because another process wrote in between; the busy timeout
-    waits for the lock instead. Inside an open transaction this is a savepoint.
+    waits for the lock instead. Inside an open transaction it joins that transaction.
     """
     if db.conn.in_transaction:
-        with db.atomic():
-            yield db
+        # Already inside one: an error propagates and rolls the whole of it back, so a
+        # savepoint per nested write would only cost time (a crawl nests several).
+        yield db
         return
     db.conn.execute("BEGIN IMMEDIATE")
     try:
