@@ -1,18 +1,20 @@
 """Crawl throughput: bare trafilatura over N local pages vs the full `scrapy crawl`.
 
-    python -m benchmarks.crawl [--articles 500] [--workers 0 1 2]
+    python -m benchmarks.crawl [--articles 500] [--workers 0 1 2] [--repeat 3]
 
 Generates a China Daily-shaped site of N article pages (20 per listing page), serves it on
 127.0.0.1, then measures in this one command: (a) `trafilatura.extract` over the same
 pages in one process, the baseline; (b) the full crawl (fetch, extract, score, dedup,
 store) as a subprocess, timed from its own stats (start-up excluded). Prints pages/s and
-the ratio (b)/(a): only ratios from one run are stable on a shared machine.
+the ratio (b)/(a), the median of --repeat rounds and its range: only ratios measured side
+by side are stable on a shared machine.
 """
 
 import argparse
 import json
 import random
 import sqlite3
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -82,9 +84,9 @@ def bare_extraction(files):
     return len(blobs) / (time.perf_counter() - started)
 
 
-def full_crawl(root, base_url, pages, workers):
+def full_crawl(root, base_url, pages, workers, round_no=0):
     """Pages per second of the full crawl, from the crawl's own elapsed time."""
-    db_path = root / f"bench-{workers}.db"
+    db_path = root / f"bench-{workers}-{round_no}.db"
     result = crawl("chinadaily", base_url, db_path, {
         "ZGCWATCH_CHINADAILY_SECTIONS": "/china/society",
         "ZGCWATCH_CHINADAILY_SEARCH": "",
@@ -108,23 +110,31 @@ def main(argv=None):
     parser.add_argument("--articles", type=int, default=500)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2],
                         help="ZGCWATCH_EXTRACT_WORKERS values to measure")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per value; median shown")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         files, pages = build_site(root, args.articles)
         bare_extraction(files[:50])  # imports and caches warm, outside any timing
         # The machine is shared: each crawl gets its own baseline, measured just before
-        # and just after it, and its ratio is to their mean.
-        print(f"{'ZGCWATCH_EXTRACT_WORKERS':>24} {'bare pages/s':>13} {'crawl pages/s':>14} "
-              f"{'ratio':>6}")
+        # and just after it, and its ratio is to their mean; rounds interleave the values.
+        results = {workers: [] for workers in args.workers}
         with serve(root) as site:
-            for workers in args.workers:
-                before = bare_extraction(files)
-                rate, stored = full_crawl(root, site.base_url, pages, workers)
-                baseline = (before + bare_extraction(files)) / 2
-                if stored != args.articles:
-                    raise SystemExit(f"the crawl stored {stored} of {args.articles} articles")
-                print(f"{workers:>24} {baseline:13.1f} {rate:14.1f} {rate / baseline:6.2f}")
+            for round_no in range(args.repeat):
+                for workers in args.workers:
+                    before = bare_extraction(files)
+                    rate, stored = full_crawl(root, site.base_url, pages, workers, round_no)
+                    baseline = (before + bare_extraction(files)) / 2
+                    if stored != args.articles:
+                        raise SystemExit(f"the crawl stored {stored} of {args.articles}")
+                    results[workers].append((rate / baseline, baseline, rate))
+        print(f"{'ZGCWATCH_EXTRACT_WORKERS':>24} {'bare pages/s':>13} {'crawl pages/s':>14} "
+              f"{'median ratio':>13} {'range':>11}")
+        for workers, runs in results.items():
+            ratio, baseline, rate = statistics.median_low(runs)
+            low, high = min(r[0] for r in runs), max(r[0] for r in runs)
+            print(f"{workers:>24} {baseline:13.1f} {rate:14.1f} {ratio:13.2f} "
+                  f"{low:5.2f}-{high:.2f}")
 
 
 if __name__ == "__main__":
