@@ -1,11 +1,17 @@
 """The pure, CPU-heavy part of handling a story: extract, score, sign. Runs in workers."""
 
+import ctypes
+import os
+import signal
+import sys
 from dataclasses import dataclass
 from functools import cache
 
 from crawler.dedup import DedupIndex, body_hash
 from crawler.extract import Extracted, extract_article
 from crawler.relevance import Relevance, load_profile, score
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass
@@ -43,6 +49,20 @@ def analyze(pages, source, fallback_title=None, profile_path=None):
         body_hash=body_hash(body) if body else None,
         signature=_signer().signature(body) if body and extracted.lang else None,
     )
+
+
+def worker_init(niceness=5):
+    """Start-up of an analysis worker: yield the CPU to the reactor, die with the crawl.
+
+    A crawl killed with SIGKILL cannot stop its workers; on Linux the kernel then sends
+    them SIGTERM (PR_SET_PDEATHSIG), so no idle worker outlives its crawl.
+    """
+    os.nice(niceness)
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() == 1:  # the crawl died before the line above took effect
+            os._exit(0)
 
 
 def warm_up(profile_path=None):

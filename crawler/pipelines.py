@@ -4,13 +4,12 @@ import asyncio
 import json
 import logging
 import multiprocessing
-import os
 import sqlite3
 from concurrent.futures import ProcessPoolExecutor
 
 from scrapy.exceptions import DropItem
 
-from crawler.analysis import analyze, warm_up
+from crawler.analysis import analyze, warm_up, worker_init
 from crawler.dedup import DedupIndex, body_hash
 from crawler.items import AliasItem, ArticleItem, StoryItem
 from store import open_store
@@ -190,7 +189,7 @@ class StorePipeline:
             # Workers run niced: the reactor thread, which feeds them, must never starve.
             self.executor = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=os.nice, initargs=(5,))
+                initializer=worker_init)
             for _ in range(self.workers):  # start-up overlaps the first listing fetches
                 self.executor.submit(warm_up)
 

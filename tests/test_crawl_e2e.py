@@ -7,6 +7,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -216,3 +218,43 @@ def test_a_crawl_opens_no_port_and_exports_utf8(site_copy, tmp_path):
     assert len(items) == len(expected("zgcgw")["articles"]) + 1  # + the empty notice
     assert "中关村" in out.read_text(encoding="utf-8")  # not \u escapes
     assert {"url", "title", "published", "body", "is_relevant", "duplicate_of"} <= set(items[0])
+
+
+def children_of(pid):
+    """Pids whose parent is `pid` (Linux /proc)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines()
+                          if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("PPid", "").strip() == str(pid):
+            found.append(int(status.parent.name))
+    return found
+
+
+def test_a_killed_crawl_leaves_no_extraction_worker_behind(site_copy, tmp_path):
+    site = site_copy("chinadaily")  # its 30 s timeout trap keeps the crawl alive
+    args = [sys.executable, "-m", "scrapy", "crawl", "chinadaily", "-a",
+            f"base_url={site.base_url}", "-s", "ZGCWATCH_EXTRACT_WORKERS=1",
+            "-s", "DOWNLOAD_TIMEOUT=60", "-s", "DOWNLOAD_DELAY=0"]
+    crawl_process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL,
+                                     env={**os.environ, "ZGCWATCH_DB": str(tmp_path / "s.db")})
+    deadline = time.monotonic() + 60
+    workers = []
+    while time.monotonic() < deadline and not workers:
+        workers = [pid for pid in children_of(crawl_process.pid)
+                   if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
+        time.sleep(0.2)
+    assert workers, "the crawl started no extraction worker"
+    crawl_process.kill()  # SIGKILL: the crawl cannot clean up after itself
+    crawl_process.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists()
+                                              for pid in workers):
+        time.sleep(0.1)
+    left = [pid for pid in workers if Path(f"/proc/{pid}").exists()
+            and "zombie" not in Path(f"/proc/{pid}/status").read_text()]
+    assert left == []
