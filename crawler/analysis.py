@@ -26,8 +26,9 @@ class Analysis:
 
 
 @cache
-def _profile(path):
-    return load_profile(path)
+def _profile():
+    # seeds/topic.toml, or ZGCWATCH_TOPIC: a spawned worker inherits the environment.
+    return load_profile()
 
 
 @cache
@@ -36,11 +37,11 @@ def _signer():
     return DedupIndex()
 
 
-def analyze(pages, source, fallback_title=None, profile_path=None):
+def analyze(pages, source, fallback_title=None):
     """Extract the story from its pages [(url, bytes)], score it and sign it for dedup."""
     extracted = extract_article(pages, source)
     title = extracted.title or fallback_title
-    relevance = score(_profile(profile_path), title, extracted.body, extracted.lang)
+    relevance = score(_profile(), title, extracted.body, extracted.lang)
     body = extracted.body
     return Analysis(
         extracted=extracted,
@@ -65,8 +66,8 @@ def worker_init(niceness=5):
             os._exit(0)
 
 
-def warm_up(profile_path=None):
+def warm_up():
     """Load the libraries and the profile, so a new worker's first story is not slow."""
-    _profile(profile_path)
+    _profile()
     _signer()
     extract_article([("about:blank", b"<html><body><p>warm</p></body></html>")], "generic")

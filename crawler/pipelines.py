@@ -13,7 +13,14 @@ from crawler.analysis import analyze, warm_up, worker_init
 from crawler.dedup import DedupIndex, body_hash
 from crawler.items import AliasItem, ArticleItem, StoryItem
 from store import open_store
-from store.articles import add_alias, article_id, save_raw_pages, upsert_article, utcnow
+from store.articles import (
+    add_alias,
+    article_id,
+    get_article,
+    save_raw_pages,
+    upsert_article,
+    utcnow,
+)
 from store.signatures import (
     load_bodies,
     missing_signatures,
@@ -49,8 +56,8 @@ class ArticleProcessor:
         with write_transaction(db):
             for id_, body, old in db.execute("SELECT id, body, body_hash FROM articles "
                                              "WHERE source = 'seed'").fetchall():
-                if old != body_hash(body):
-                    db["articles"].update(id_, {"body_hash": body_hash(body)})
+                if old != (new := body_hash(body)):
+                    db["articles"].update(id_, {"body_hash": new})
 
     def store(self, url, source, analysis, pages=(), aliases=(), now=None):
         """Score, dedup and upsert one extracted story; return (StoryItem, created).
@@ -101,10 +108,9 @@ class ArticleProcessor:
         for alias in aliases:
             add_alias(self.db, alias, id_, "redirect", now=now)
         if analysis.signature:
-            self.index.remove(id_)
             self.index.add(id_, record["lang"], record["body"], signature=analysis.signature)
             save_signature(self.db, id_, record["lang"], analysis.signature)
-        row = self._row(id_)
+        row = get_article(self.db, id_)
         return StoryItem(
             id=id_, url=url, source=source, title=row["title"], published=row["published"],
             author=row["author"], lang=row["lang"], body=row["body"] or "",
@@ -127,11 +133,6 @@ class ArticleProcessor:
                                 signature=signature)
         return (match.article_id, match.similarity) if match else (None, None)
 
-    def _row(self, id_):
-        """One article row as a dict (plain SQL: this runs once or more per article)."""
-        cursor = self.db.execute("SELECT * FROM articles WHERE id = ?", [id_])
-        return dict(zip([c[0] for c in cursor.description], cursor.fetchone(), strict=True))
-
     def _point(self, id_, original, similarity):
         """Set (or clear) which article `id_` copies."""
         self.db.execute("UPDATE articles SET duplicate_of = ?, similarity = ? WHERE id = ?",
@@ -145,9 +146,9 @@ class ArticleProcessor:
         if original is None:
             self._point(id_, None, None)
             return None
-        root = self._row(original)
+        root = get_article(self.db, original)
         while root["duplicate_of"] is not None and root["duplicate_of"] != id_:
-            root = self._row(root["duplicate_of"])
+            root = get_article(self.db, root["duplicate_of"])
         published = record["published"] or "9999"
         if root["source"] != "seed" and published[:10] < (root["published"] or "9999")[:10]:
             # An earlier original arrived after its republication: it takes the story's place.
