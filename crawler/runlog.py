@@ -73,7 +73,7 @@ class CrawlRunLog:
             "SELECT id, pid FROM crawl_runs WHERE source = ? AND status = 'running'",
             [spider.name]) if not row["pid"] or not pid_alive(row["pid"])]
         if stale:
-            fail_running(self.db, spider.name, "interrupted: the crawl process died")
+            fail_running(self.db, spider.name, "interrupted: the crawl process died", stale)
         self.run_id = start_run(self.db, spider.name, pid=os.getpid())
 
     def spider_closed(self, spider, reason):

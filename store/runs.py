@@ -34,14 +34,13 @@ def finish_run(db, run_id, status, counts=None, message=None, listing_complete=F
         db["crawl_runs"].update(run_id, row)
 
 
-def fail_running(db, source, message, since=None, now=None):
-    """Mark runs of `source` left 'running' (a killed crawl) as failed; return how many."""
+def fail_running(db, source, message, ids=None, now=None):
+    """Mark runs of `source` left 'running' (a killed crawl) as failed; return how many.
+
+    With `ids`, only those runs: another crawl of the source may be running right now.
+    """
     sql = "SELECT id FROM crawl_runs WHERE source = ? AND status = 'running'"
-    params = [source]
-    if since:
-        sql += " AND started_at >= ?"
-        params.append(since)
-    ids = [row[0] for row in db.execute(sql, params)]
+    ids = [row[0] for row in db.execute(sql, [source]) if ids is None or row[0] in ids]
     for run_id in ids:
         with write_transaction(db):
             db["crawl_runs"].update(
