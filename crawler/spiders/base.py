@@ -201,6 +201,8 @@ class MonitorSpider(scrapy.Spider):
             self.logger.warning("redirect from %s leaves the article pages: %s", old, target)
             return
         self.crawler.stats.inc_value("zgcwatch/redirects")
+        # Also when the request below carries it: Scrapy drops that request as a duplicate
+        # if another link already scheduled the target, and the alias must not be lost.
         yield AliasItem(url=old, target=target)
         if target not in self.known:
             yield self.article_request(target, response.meta["link"],
