@@ -3,8 +3,9 @@
 import numpy as np
 
 FRAG_BINS = 128  # signature values kept in memory per article to estimate Jaccard
-# Slots waiting in the dict tail before a merge: ~20 MB of dict at 128 bands, and a
-# merge into 100k articles' keys takes ~0.1 s, so ~0.1 ms per added article.
+# Slots waiting in the tail before a merge: the tail is then 1 MB at 128 bands (what an
+# add moves at most), and a merge into 100k articles' keys takes ~0.1 s, so ~0.1 ms per
+# added article.
 TAIL_SLOTS = 1024
 
 _S33 = np.uint64(33)
@@ -82,11 +83,17 @@ def band_keys(sigs, bands, rows):
     return ((key * _GOLDEN) >> _SHIFT32).astype(np.uint32)
 
 
+def _merged(big, new):
+    """Two sorted arrays as one: the newcomers inserted in place, linear, no full re-sort."""
+    return np.insert(big, np.searchsorted(big, new), new)
+
+
 class LshTable:
     """The LSH index of one language: slots of articles and their sorted band keys.
 
-    Band keys live in one sorted uint64 array of (key << 32 | slot). New slots wait in a
-    small dict (the tail) and are merged in bulk, so adding one article stays cheap.
+    Band keys live in a sorted uint64 array of (key << 32 | slot). New slots go to a
+    second, small sorted array (the tail), merged into the big one in bulk, so adding one
+    article moves a few hundred kB at most, not the whole index.
     """
 
     def __init__(self, bands, rows):
@@ -97,8 +104,8 @@ class LshTable:
         self.frag = np.zeros((0, FRAG_BINS), dtype=np.uint16)
         self.alive = np.zeros(0, dtype=bool)
         self.entries = np.zeros(0, dtype=np.uint64)
-        self.tail = {}  # band key -> [slot] for slots not merged yet
-        self.tail_entries = []
+        self.tail = np.zeros(0, dtype=np.uint64)  # entries of slots not merged yet
+        self.tail_slots = 0
         self.pending = []  # (slots, sigs) whose band keys are not computed yet
 
     def add(self, ids, lengths, sigs):
@@ -137,28 +144,23 @@ class LshTable:
         keys = band_keys(np.concatenate([g for _, g in self.pending]), self.bands, self.rows)
         self.pending = []
         entries = (keys.astype(np.uint64) << _SHIFT32) | slots.astype(np.uint64)[:, None]
-        self.tail_entries.append(entries.ravel())
-        tail_size = sum(len(e) for e in self.tail_entries) // self.bands
-        if merge or tail_size > TAIL_SLOTS:
-            new = np.sort(np.concatenate(self.tail_entries))
-            # insert the sorted newcomers in place: linear, no full re-sort
-            self.entries = np.insert(self.entries, np.searchsorted(self.entries, new), new)
-            self.tail, self.tail_entries = {}, []
-            return
-        for slot, row in zip(slots.tolist(), keys.tolist(), strict=True):
-            for key in row:
-                self.tail.setdefault(key, []).append(slot)
+        self.tail = _merged(self.tail, np.sort(entries.ravel()))
+        self.tail_slots += len(slots)
+        if merge or self.tail_slots > TAIL_SLOTS:
+            self.entries = _merged(self.entries, self.tail)
+            self.tail, self.tail_slots = np.zeros(0, dtype=np.uint64), 0
 
     def candidates(self, sig):
         """Live slots sharing at least one band with a signature."""
         self.flush()
         qkeys = band_keys(sig[None, :], self.bands, self.rows)[0].astype(np.uint64) << _SHIFT32
-        lo = np.searchsorted(self.entries, qkeys, side="left")
-        hi = np.searchsorted(self.entries, qkeys | _LOW32, side="right")
-        found = [self.entries[a:b] & _LOW32 for a, b in zip(lo, hi, strict=True) if b > a]
-        for key in (qkeys >> _SHIFT32).tolist():
-            if key in self.tail:
-                found.append(np.asarray(self.tail[key], dtype=np.uint64))
+        found = []
+        for entries in (self.entries, self.tail):
+            lo = np.searchsorted(entries, qkeys, side="left")
+            hi = np.searchsorted(entries, qkeys | _LOW32, side="right")
+            hit = hi > lo  # most bands of most signatures meet nothing
+            found += [entries[a:b] & _LOW32
+                      for a, b in zip(lo[hit].tolist(), hi[hit].tolist(), strict=True)]
         if not found:
             return np.zeros(0, dtype=np.intp)
         found = np.concatenate(found).astype(np.intp)
