@@ -7,22 +7,30 @@ import sys
 from dataclasses import dataclass
 from functools import cache
 
-from crawler.dedup import DedupIndex, body_hash
+from crawler.dedup import DedupIndex, hash_normalized, normalize
 from crawler.extract import Extracted, extract_article
 from crawler.relevance import Relevance, load_profile, score
+from store.articles import compress_html
+from store.search import index_text
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass
 class Analysis:
-    """What a story's pages say: its fields, its relevance, its dedup signature."""
+    """What a story's pages say: its fields, its relevance, its dedup signature.
+
+    Also what storing it needs that costs CPU (search tokens, compressed pages), so the
+    writer, on the crawl's reactor thread, only writes.
+    """
 
     extracted: Extracted
     title: str | None  # the extracted headline, else the listing's
     relevance: Relevance
     body_hash: str | None
     signature: bytes | None
+    index_tokens: tuple[str, str]  # (title, body) as the search index holds them
+    compressed_pages: list[bytes]
 
 
 @cache
@@ -43,12 +51,15 @@ def analyze(pages, source, fallback_title=None):
     title = extracted.title or fallback_title
     relevance = score(_profile(), title, extracted.body, extracted.lang)
     body = extracted.body
+    norm = normalize(body) if body else ""  # once, for both the hash and the signature
     return Analysis(
         extracted=extracted,
         title=title,
         relevance=relevance,
-        body_hash=body_hash(body) if body else None,
-        signature=_signer().signature(body) if body and extracted.lang else None,
+        body_hash=hash_normalized(norm) if body else None,
+        signature=_signer().sign_normalized(norm) if body and extracted.lang else None,
+        index_tokens=(index_text(title), index_text(body)),
+        compressed_pages=[compress_html(html) for _, html in pages],
     )
 
 

@@ -40,7 +40,12 @@ def normalize(text) -> str:
 
 def body_hash(text) -> str:
     """SHA-1 of the normalized text: equal for bodies that differ only in layout."""
-    return hashlib.sha1(normalize(text).encode("utf-8")).hexdigest()
+    return hash_normalized(normalize(text))
+
+
+def hash_normalized(norm) -> str:
+    """body_hash() of a text that is normalize()d already."""
+    return hashlib.sha1(norm.encode("utf-8")).hexdigest()
 
 
 def similarity(a, b) -> float:
@@ -109,7 +114,10 @@ class DedupIndex:
 
     def signature(self, body: str) -> bytes:
         """The persistable signature of a body (776 bytes by default), b"" for an empty one."""
-        norm = normalize(body)
+        return self.sign_normalized(normalize(body))
+
+    def sign_normalized(self, norm: str) -> bytes:
+        """signature() of a body that is normalize()d already."""
         sig = minhash(norm, self.shingle, self.bins)
         if sig is None:
             return b""

@@ -5,7 +5,7 @@ import json
 import logging
 import multiprocessing
 import sqlite3
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from scrapy.exceptions import DropItem
 
@@ -100,11 +100,12 @@ class ArticleProcessor:
             "warnings": (json.dumps(extracted.warnings, ensure_ascii=False)
                          if extracted.warnings else None),
         }
-        id_, created = upsert_article(self.db, record, now=now)
+        id_, created = upsert_article(self.db, record, now=now,
+                                      index_tokens=analysis.index_tokens)
         original, similarity = self._find_original(id_, record, analysis.signature)
         replaces = self._link(id_, record, original, similarity)
         if pages:
-            save_raw_pages(self.db, id_, pages, now=now)
+            save_raw_pages(self.db, id_, pages, now=now, compressed=analysis.compressed_pages)
         for alias in aliases:
             add_alias(self.db, alias, id_, "redirect", now=now)
         if analysis.signature:
@@ -135,8 +136,10 @@ class ArticleProcessor:
 
     def _point(self, id_, original, similarity):
         """Set (or clear) which article `id_` copies."""
-        self.db.execute("UPDATE articles SET duplicate_of = ?, similarity = ? WHERE id = ?",
-                        [original, similarity, id_])
+        # Most calls change nothing (a new story is no copy): then no row is written.
+        self.db.execute("UPDATE articles SET duplicate_of = ?, similarity = ? WHERE id = ? "
+                        "AND (duplicate_of IS NOT ? OR similarity IS NOT ?)",
+                        [original, similarity, id_, original, similarity])
 
     def _link(self, id_, record, original, similarity):
         """Point the copy at the original: whichever was published first, seeds always first.
@@ -163,7 +166,12 @@ class ArticleProcessor:
 
 
 class StorePipeline:
-    """Scrapy glue: extraction off the reactor thread, then ArticleProcessor, then stats."""
+    """Scrapy glue: analysis in worker processes, the store in its own thread, then stats.
+
+    The reactor thread only fetches and parses: a story's analysis runs in a worker
+    process, and its store write in one writer thread that owns the SQLite connection,
+    so a store locked by another writer (up to the 30 s busy timeout) stalls no download.
+    """
 
     def __init__(self, crawler, db_path, threshold, workers):
         self.crawler = crawler
@@ -171,8 +179,10 @@ class StorePipeline:
         self.threshold = threshold
         self.workers = workers
         self.executor = None
-        self.processor = None
-        self.pending_aliases = []
+        # One thread, so writes keep their arrival order and the connection one owner.
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="zgcwatch-store")
+        self.processor = None  # lives in the writer thread, like its connection
+        self.pending_aliases = []  # writer thread only
         self.new_stories = set()  # ids counted in zgcwatch/stories_new by this crawl
 
     @classmethod
@@ -182,9 +192,14 @@ class StorePipeline:
                    settings.getfloat("ZGCWATCH_DEDUP_THRESHOLD"),
                    settings.getint("ZGCWATCH_EXTRACT_WORKERS"))
 
+    def in_writer(self, function, *args):
+        """Run function(*args) in the writer thread, where the store may be touched; wait."""
+        return self.writer.submit(function, *args).result()
+
     def open_spider(self):
         """Open the store, warm the dedup index, start the extraction worker(s)."""
-        self.processor = ArticleProcessor(open_store(self.db_path), self.threshold)
+        self.processor = self.in_writer(
+            lambda: ArticleProcessor(open_store(self.db_path), self.threshold))
         if self.workers > 0:
             # spawn: a forked copy of a running reactor is not a safe place to start from
             # Workers run niced: the reactor thread, which feeds them, must never starve.
@@ -196,22 +211,32 @@ class StorePipeline:
 
     def close_spider(self):
         """Record redirects whose target arrived later; stop the workers; close the store."""
-        for alias in self.pending_aliases:
-            target = article_id(self.processor.db, alias.target)
-            if target is not None:
-                add_alias(self.processor.db, alias.url, target, alias.kind)
         if self.executor:
             self.executor.shutdown(cancel_futures=True)
-        self.processor.db.conn.close()
+        if self.processor is not None:
+            self.in_writer(self._close_store)
+        self.writer.shutdown()
+
+    def _close_store(self):
+        db = self.processor.db
+        for alias in self.pending_aliases:
+            target = article_id(db, alias.target)
+            if target is not None:
+                add_alias(db, alias.url, target, alias.kind)
+        db.conn.close()
+
+    def _remember_alias(self, item):
+        """Store a redirect's URL as an alias of its target, or keep it for later."""
+        target = article_id(self.processor.db, item.target)
+        if target is None:
+            self.pending_aliases.append(item)
+        else:
+            add_alias(self.processor.db, item.url, target, item.kind)
 
     async def process_item(self, item):
         """Store an article (returning what was stored) or remember an alias."""
         if isinstance(item, AliasItem):
-            target = article_id(self.processor.db, item.target)
-            if target is None:
-                self.pending_aliases.append(item)
-            else:
-                add_alias(self.processor.db, item.url, target, item.kind)
+            await asyncio.wrap_future(self.writer.submit(self._remember_alias, item))
             raise DropItem(f"alias {item.url} -> {item.target}", log_level="DEBUG")
         if not isinstance(item, ArticleItem):
             return item
@@ -223,8 +248,9 @@ class StorePipeline:
         if item.missing_pages:
             analysis.extracted.warnings.append(f"{item.missing_pages} later pages missing")
         try:
-            story, created = self.processor.store(item.url, item.source, analysis,
-                                                  item.pages, item.aliases)
+            story, created = await asyncio.wrap_future(self.writer.submit(
+                self.processor.store, item.url, item.source, analysis, item.pages,
+                item.aliases))
         except sqlite3.OperationalError as exc:
             # Locked past the busy timeout, or the disk is full: the transaction rolled
             # back, so nothing half-written stays; the URL is not known, the next run retries.

@@ -42,10 +42,17 @@ def get_article(db, id_):
     return rows[0] if rows else None
 
 
-def upsert_article(db, record, now=None):
+def compress_html(html):
+    """A page's HTML as `raw_pages` keeps it."""
+    return zlib.compress(html, 1)  # level 1: ~3x faster than level 6, HTML still shrinks ~3x
+
+
+def upsert_article(db, record, now=None, index_tokens=None):
     """Insert or update the article at record['url']; return (id, created).
 
     An unchanged record only moves `last_seen`, so re-crawling a page is harmless.
+    `index_tokens`: record's (title, body) as `search.index_text` gives them, when the
+    caller segmented them already (a crawl does, in its worker, off the writer's thread).
     """
     now = now or utcnow()
     # One transaction, write lock first: the row and its search index entry land together.
@@ -53,18 +60,24 @@ def upsert_article(db, record, now=None):
         existing = list(db.query("SELECT * FROM articles WHERE url = ?", [record["url"]]))
         # Plain SQL: sqlite-utils' insert/update read the table's schema on every call.
         if not existing:
-            row = {**record, "first_seen": now, "last_seen": now}
+            changes = {**record, "first_seen": now, "last_seen": now}
             cursor = db.execute(
-                f"INSERT INTO articles ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                list(row.values()),
+                f"INSERT INTO articles ({', '.join(changes)}) "
+                f"VALUES ({', '.join('?' * len(changes))})",
+                list(changes.values()),
             )
-            return cursor.lastrowid, True
-        row = existing[0]
-        changes = {k: v for k, v in record.items() if row.get(k) != v}
-        changes["last_seen"] = now
-        db.execute(f"UPDATE articles SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
-                   [*changes.values(), row["id"]])
-        return row["id"], False
+            id_, created = cursor.lastrowid, True
+        else:
+            row = existing[0]
+            changes = {k: v for k, v in record.items() if row.get(k) != v}
+            changes["last_seen"] = now
+            db.execute(
+                f"UPDATE articles SET {', '.join(f'{k} = ?' for k in changes)} WHERE id = ?",
+                [*changes.values(), row["id"]])
+            id_, created = row["id"], False
+        if index_tokens is not None and {"title", "body"} & changes.keys():
+            search.store_tokens(db, [(id_, *index_tokens)])
+        return id_, created
 
 
 def add_alias(db, url, article_id, kind, now=None):
@@ -77,17 +90,22 @@ def add_alias(db, url, article_id, kind, now=None):
         )
 
 
-def save_raw_pages(db, article_id, pages, now=None):
-    """Keep each fetched page's HTML, compressed: [(url, encoding, html_bytes), ...]."""
+def save_raw_pages(db, article_id, pages, now=None, compressed=None):
+    """Keep each fetched page's HTML, compressed: [(url, encoding, html_bytes), ...].
+
+    `compressed`: the pages' `compress_html()` blobs, when the caller made them already.
+    """
     now = now or utcnow()
+    if compressed is None:
+        compressed = [compress_html(html) for _, _, html in pages]
     with write_transaction(db):
         db.execute("DELETE FROM raw_pages WHERE article_id = ?", [article_id])
         db.conn.executemany(
             "INSERT INTO raw_pages (article_id, page_no, url, fetched_at, encoding, html) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            # zlib level 1: ~3x faster than level 6, and HTML still shrinks ~3x
-            [(article_id, page_no, url, now, encoding, zlib.compress(html, 1))
-             for page_no, (url, encoding, html) in enumerate(pages, start=1)],
+            [(article_id, page_no, url, now, encoding, blob)
+             for page_no, ((url, encoding, _), blob)
+             in enumerate(zip(pages, compressed, strict=True), start=1)],
         )
 
 

@@ -138,6 +138,14 @@ def _write(db, rows):
     )
 
 
+def store_tokens(db, rows):
+    """Index [(id, title_tokens, body_tokens), ...] segmented elsewhere; dequeue those ids."""
+    with write_transaction(db):
+        _write(db, rows)
+        db.conn.executemany(f"DELETE FROM {PENDING_TABLE} WHERE id = ?",
+                            [(r[0],) for r in rows])
+
+
 def _tokenized(rows):
     return [(id_, index_text(title), index_text(body)) for id_, title, body in rows]
 

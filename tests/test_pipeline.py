@@ -41,7 +41,9 @@ def test_a_story_is_stored_and_counted(pipeline):
 
 
 def test_a_locked_store_drops_the_item_counts_it_and_keeps_the_file_whole(pipeline, tmp_path):
-    pipeline.processor.db.execute("PRAGMA busy_timeout = 100")
+    # The store belongs to the pipeline's writer thread: the test uses it there too.
+    db = pipeline.processor.db
+    pipeline.in_writer(db.execute, "PRAGMA busy_timeout = 100")
     other = sqlite3.connect(tmp_path / "z.db")
     other.execute("BEGIN IMMEDIATE")  # another writer holds the lock
     try:
@@ -52,8 +54,8 @@ def test_a_locked_store_drops_the_item_counts_it_and_keeps_the_file_whole(pipeli
         other.close()
     stats = pipeline.crawler.stats.get_stats()
     assert (stats["zgcwatch/errors/store"], stats["zgcwatch/errors"]) == (1, 1)
-    db = pipeline.processor.db
-    assert db.execute("SELECT count(*) FROM articles WHERE url = ?", [URL]).fetchone() == (0,)
-    assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert pipeline.in_writer(lambda: db.execute(
+        "SELECT count(*) FROM articles WHERE url = ?", [URL]).fetchone()) == (0,)
+    assert pipeline.in_writer(lambda: db.execute("PRAGMA integrity_check").fetchone()) == ("ok",)
     story = asyncio.run(pipeline.process_item(item()))  # the lock is gone: it goes in
     assert story.url == URL
