@@ -68,7 +68,6 @@ _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", 
 # GB18030 is a superset of both, and pages that say gb2312 often use GBK characters
 _ENCODING_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030"}
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
-_SPACES = re.compile(r"[\s\u3000\u00a0\u200b\ufeff]+")
 _ATTACHMENT = re.compile(r"^(?:附件|相关附件|Attachments?)\s*[:：]", re.I)
 _AUTHOR_ZH = re.compile(r"作者\s*[:：]\s*([^\s　|]+)")
 _BY = re.compile(r"^By\s+(.+?)(?:\s+in\s+[A-Z][\w .'-]*)?$")
@@ -135,7 +134,9 @@ def _decode(raw):
 
 def clean(text):
     """One line of text: full-width, no-break and zero-width spaces folded, trimmed."""
-    return _SPACES.sub(" ", text or "").strip()
+    # str.split() splits on what re's \s matches (full-width and no-break spaces too),
+    # about 5x faster than a regex; zero-width spaces it does not count as space.
+    return " ".join((text or "").replace("\u200b", " ").replace("\ufeff", " ").split())
 
 
 def _first_text(tree, xpaths):
@@ -285,8 +286,15 @@ def _size(paragraphs):
 def _language(title, body, tree):
     """"zh" when CJK characters make up a fifth of the letters, "en" for Latin text."""
     sample = f"{title or ''} {body[:3000]}"
+    if sample.isascii():  # no CJK possible: skip counting
+        return "en" if _LATIN.search(sample) else _declared_language(tree)
     cjk, latin = len(_CJK.findall(sample)), len(_LATIN.findall(sample))
     if cjk + latin:
         return "zh" if cjk >= 0.2 * (cjk + latin) else "en"
+    return _declared_language(tree)
+
+
+def _declared_language(tree):
+    """The page's <html lang>, if it is one we know, for a page without letters."""
     declared = (tree.get("lang") or "").lower()[:2] if tree is not None else ""
     return declared if declared in ("zh", "en") else None

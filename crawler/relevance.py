@@ -16,7 +16,6 @@ from pathlib import Path
 DEFAULT_PROFILE = Path(__file__).resolve().parent.parent / "seeds" / "topic.toml"
 SIDES = ("place", "talent")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass
@@ -30,6 +29,7 @@ class Profile:
     scale: float = 4.0
     seed_weight: float = 2.0
     patterns: dict = field(default_factory=dict, repr=False)  # side -> compiled regex
+    needles: dict = field(default_factory=dict, repr=False)  # side -> substrings, see _needles
 
 
 @dataclass
@@ -59,7 +59,23 @@ def make_profile(terms, **constants) -> Profile:
     terms = {side: {_fold(t): float(w) for t, w in terms[side].items()} for side in SIDES}
     profile = Profile(terms=terms, **constants)
     profile.patterns = {side: _compile(list(terms[side])) for side in SIDES}
+    profile.needles = {side: _needles(list(terms[side])) for side in SIDES}
     return profile
+
+
+def _needles(terms):
+    """Substrings a lower-cased text must hold for any of the terms to match in it.
+
+    The longest word of an English term, a Chinese term's first character: a plain `in`
+    test is ~100x faster than the regex, and most stories miss one side entirely.
+    """
+    needles = set()
+    for term in terms:
+        if _CJK.search(term):
+            needles.add(term.strip()[0])
+        else:
+            needles.add(max(re.split(r"[\s-]+", term.lower()), key=len))
+    return sorted(needles)
 
 
 def _fold(text):
@@ -67,7 +83,7 @@ def _fold(text):
     text = text or ""
     if not unicodedata.is_normalized("NFKC", text):  # a quick check; most text is
         text = unicodedata.normalize("NFKC", text)
-    return _SPACES.sub(" ", text).strip()
+    return " ".join(text.split())  # what \s+ -> " " does, ~5x faster
 
 
 def _term_pattern(term):
@@ -104,9 +120,11 @@ def _compile(terms):
     return re.compile("|".join(groups))
 
 
-def _counts(pattern, terms, text):
+def _counts(pattern, needles, terms, text):
     """{term: mentions} of one side's terms in a lower-cased text."""
     found = {}
+    if not any(needle in text for needle in needles):
+        return found
     for match in pattern.finditer(text):
         term = terms[int(match.lastgroup[1:])]
         found[term] = found.get(term, 0) + 1
@@ -121,8 +139,9 @@ def score(profile, title: str | None, body: str, lang: str | None,
     side_scores, matched = {}, {"title": []}
     for side in SIDES:
         terms = list(profile.terms[side])
-        in_title = _counts(profile.patterns[side], terms, title)
-        in_body = _counts(profile.patterns[side], terms, body)
+        pattern, needles = profile.patterns[side], profile.needles[side]
+        in_title = _counts(pattern, needles, terms, title)
+        in_body = _counts(pattern, needles, terms, body)
         evidence = sum(
             weight * (profile.title_weight * (term in in_title)
                       + min(in_body.get(term, 0), profile.body_cap))
