@@ -66,10 +66,14 @@ def analyze(pages, source, fallback_title=None):
 def worker_init(niceness=5):
     """Start-up of an analysis worker: yield the CPU to the reactor, die with the crawl.
 
-    A crawl killed with SIGKILL cannot stop its workers; on Linux the kernel then sends
-    them SIGTERM (PR_SET_PDEATHSIG), so no idle worker outlives its crawl.
+    Ctrl-C reaches the whole process group: the crawl then stops gracefully, and needs
+    its worker for the stories in hand, so the worker ignores it (else it dies of
+    KeyboardInterrupt and every later story fails with BrokenProcessPool). A crawl
+    killed with SIGKILL cannot stop its workers; on Linux the kernel then sends them
+    SIGTERM (PR_SET_PDEATHSIG), so no idle worker outlives its crawl.
     """
     os.nice(niceness)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if sys.platform.startswith("linux"):
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)

@@ -4,6 +4,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -234,14 +235,13 @@ def children_of(pid):
     return found
 
 
-def test_a_killed_crawl_leaves_no_extraction_worker_behind(site_copy, tmp_path):
-    site = site_copy("chinadaily")  # its 30 s timeout trap keeps the crawl alive
+def start_crawl_with_worker(site, db_path, **popen):
+    """A crawl of `site` with one extraction worker, once the worker runs: (Popen, pids)."""
     args = [sys.executable, "-m", "scrapy", "crawl", "chinadaily", "-a",
             f"base_url={site.base_url}", "-s", "ZGCWATCH_EXTRACT_WORKERS=1",
             "-s", "DOWNLOAD_TIMEOUT=60", "-s", "DOWNLOAD_DELAY=0"]
     crawl_process = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL,
-                                     env={**os.environ, "ZGCWATCH_DB": str(tmp_path / "s.db")})
+                                     env={**os.environ, "ZGCWATCH_DB": str(db_path)}, **popen)
     deadline = time.monotonic() + 60
     workers = []
     while time.monotonic() < deadline and not workers:
@@ -249,6 +249,27 @@ def test_a_killed_crawl_leaves_no_extraction_worker_behind(site_copy, tmp_path):
                    if "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text(errors="replace")]
         time.sleep(0.2)
     assert workers, "the crawl started no extraction worker"
+    return crawl_process, workers
+
+
+def test_ctrl_c_stops_the_crawl_gracefully_and_its_worker_with_it(site_copy, tmp_path):
+    """Ctrl-C reaches the whole process group; the worker leaves stopping to the crawl."""
+    site = site_copy("chinadaily")  # its 30 s timeout trap keeps the crawl alive
+    crawl_process, workers = start_crawl_with_worker(
+        site, tmp_path / "s.db", stderr=subprocess.PIPE, start_new_session=True)
+    time.sleep(0.5)  # the worker is idle, waiting for a story, or analyzing one
+    os.killpg(crawl_process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, stderr = crawl_process.communicate(timeout=60)
+    stderr = stderr.decode(errors="replace")
+    assert "KeyboardInterrupt" not in stderr and "BrokenProcessPool" not in stderr, stderr
+    assert "shutting down gracefully" in stderr
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+
+
+def test_a_killed_crawl_leaves_no_extraction_worker_behind(site_copy, tmp_path):
+    site = site_copy("chinadaily")  # its 30 s timeout trap keeps the crawl alive
+    crawl_process, workers = start_crawl_with_worker(site, tmp_path / "s.db",
+                                                     stderr=subprocess.DEVNULL)
     crawl_process.kill()  # SIGKILL: the crawl cannot clean up after itself
     crawl_process.wait()
     deadline = time.monotonic() + 10
