@@ -51,5 +51,7 @@ ZGCWATCH_ZGCGW_COLUMNS = [
     "/zgc/zwgk/tzgg/index.html",
     "/zgc/english/news/index.html",  # English section (path unverified live)
 ]
-ZGCWATCH_EXTRACT_WORKERS = 1  # processes extracting off the reactor thread; 0 = in-line
+# Processes analysing stories off the reactor thread (extract, score, sign, segment for
+# search, compress); 0 = in-line. The store write runs in a thread of the crawl itself.
+ZGCWATCH_EXTRACT_WORKERS = 1
 ZGCWATCH_DEDUP_THRESHOLD = 0.7  # body ratio: copies score 0.91+, other stories <= 0.47
