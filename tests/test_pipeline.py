@@ -2,6 +2,7 @@
 
 import asyncio
 import sqlite3
+import threading
 
 import pytest
 from scrapy.exceptions import DropItem
@@ -59,3 +60,23 @@ def test_a_locked_store_drops_the_item_counts_it_and_keeps_the_file_whole(pipeli
     assert pipeline.in_writer(lambda: db.execute("PRAGMA integrity_check").fetchone()) == ("ok",)
     story = asyncio.run(pipeline.process_item(item()))  # the lock is gone: it goes in
     assert story.url == URL
+
+
+def test_a_store_locked_for_a_while_blocks_no_crawling_meanwhile(pipeline, tmp_path):
+    """The store write waits for the lock in the writer thread; the reactor's loop runs on."""
+    other = sqlite3.connect(tmp_path / "z.db", check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # e.g. the other source's crawl, mid-transaction
+    threading.Timer(1.0, other.rollback).start()
+
+    async def crawl_on():
+        ticks = 0
+        stored = asyncio.ensure_future(pipeline.process_item(item()))
+        while not stored.done():
+            ticks += 1  # what downloads and parsing would do meanwhile
+            await asyncio.sleep(0.02)
+        return ticks, stored.result()
+
+    ticks, story = asyncio.run(crawl_on())
+    other.close()
+    assert story.url == URL  # it waited for the lock (busy timeout), then went in
+    assert ticks >= 20  # ~50 in the second the lock was held; 0 if the loop had waited
