@@ -145,3 +145,11 @@ def test_fixture_stories(gold, relevant):
     """Every fixture story, both sites, both languages, as labelled in expected.json."""
     result = score(PROFILE, gold["title"], gold["body"], gold["lang"])
     assert result.is_relevant == relevant, (result.score, result.matched)
+
+
+@pytest.mark.parametrize("side", ["place", "talent"])
+def test_every_profile_term_is_found_in_any_case_and_plural(side):
+    """The quick pre-check (needles) never hides a term the full match would find."""
+    for term in PROFILE.terms[side]:
+        for written in (term, term.upper(), term.title(), f"{term}s"):
+            assert term in score(PROFILE, None, f"Also ({written}).", None).matched[side]
