@@ -21,6 +21,7 @@ from store.articles import (
     upsert_article,
     utcnow,
 )
+from store.runs import recount_finished
 from store.signatures import (
     load_bodies,
     missing_signatures,
@@ -59,15 +60,17 @@ class ArticleProcessor:
                 if old != (new := body_hash(body)):
                     db["articles"].update(id_, {"body_hash": new})
 
-    def store(self, url, source, analysis, pages=(), aliases=(), now=None):
+    def store(self, url, source, analysis, pages=(), aliases=(), now=None, run_id=None):
         """Score, dedup and upsert one extracted story; return (StoryItem, created).
+
+        `run_id`: the crawl run storing it (`crawl_runs.id`), which counts it.
 
         One write transaction: crawls of both sources may run at once in two processes,
         and each must see the other's articles before deciding what is a copy.
         """
         with write_transaction(self.db):
             self._catch_up()
-            story, created = self._store(url, source, analysis, pages, aliases, now)
+            story, created = self._store(url, source, analysis, pages, aliases, now, run_id)
         self.watermark = max(self.watermark, story.id)
         return story, created
 
@@ -83,7 +86,7 @@ class ArticleProcessor:
             "SELECT article_id, lang, signature FROM dedup_signatures WHERE article_id > ? "
             "ORDER BY article_id", [self.watermark])))
 
-    def _store(self, url, source, analysis, pages, aliases, now):
+    def _store(self, url, source, analysis, pages, aliases, now, run_id):
         """The body of store(), inside its transaction."""
         now = now or utcnow()
         extracted, relevance = analysis.extracted, analysis.relevance
@@ -100,7 +103,7 @@ class ArticleProcessor:
             "warnings": (json.dumps(extracted.warnings, ensure_ascii=False)
                          if extracted.warnings else None),
         }
-        id_, created = upsert_article(self.db, record, now=now,
+        id_, created = upsert_article(self.db, record, now=now, first_run=run_id,
                                       index_tokens=analysis.index_tokens)
         original, similarity = self._find_original(id_, record, analysis.signature)
         replaces = self._link(id_, record, original, similarity)
@@ -160,6 +163,8 @@ class ArticleProcessor:
             self._point(root["id"], id_, similarity)
             self._point(id_, None, None)
             logger.info("%s is the earlier original of %s", record["url"], root["url"])
+            if root["first_run"] is not None:  # that run counted a new story: now a copy
+                recount_finished(self.db, root["first_run"])
             return root["id"]
         self._point(id_, root["id"], round(similarity, 4))
         return None
@@ -250,7 +255,7 @@ class StorePipeline:
         try:
             story, created = await asyncio.wrap_future(self.writer.submit(
                 self.processor.store, item.url, item.source, analysis, item.pages,
-                item.aliases))
+                item.aliases, None, getattr(self.crawler.spider, "run_id", None)))
         except sqlite3.OperationalError as exc:
             # Locked past the busy timeout, or the disk is full: the transaction rolled
             # back, so nothing half-written stays; the URL is not known, the next run retries.

@@ -9,6 +9,7 @@ from crawler.pipelines import ArticleProcessor
 from crawler.settings import ZGCWATCH_DEDUP_THRESHOLD
 from store import StoreError, open_store
 from store.articles import raw_pages
+from store.runs import recount_finished
 from store.transaction import write_transaction
 
 
@@ -35,6 +36,10 @@ def reprocess(db, threshold=ZGCWATCH_DEDUP_THRESHOLD, source=None):
         counts["articles"] += 1
         counts["relevant"] += story.is_relevant
         counts["duplicates"] += story.duplicate_of is not None
+    # Stories and copies may have changed places: each run's counts follow its articles.
+    for (run_id,) in db.execute("SELECT DISTINCT first_run FROM articles "
+                                "WHERE first_run IS NOT NULL").fetchall():
+        recount_finished(db, run_id)
     return counts
 
 

@@ -6,7 +6,7 @@ import os
 from scrapy import signals
 
 from store import open_store
-from store.runs import fail_running, finish_run, start_run
+from store.runs import fail_running, finish_run, outcome_counts, start_run
 
 logger = logging.getLogger(__name__)
 
@@ -75,18 +75,23 @@ class CrawlRunLog:
         if stale:
             fail_running(self.db, spider.name, "interrupted: the crawl process died", stale)
         self.run_id = start_run(self.db, spider.name, pid=os.getpid())
+        spider.run_id = self.run_id  # the pipeline marks the articles it stores with it
 
     def spider_closed(self, spider, reason):
         """Close the run with its counts, status and a message saying what went wrong."""
         stats = self.crawler.stats.get_stats()
         complete = getattr(spider, "listing_complete", False) and reason == "finished"
         status, message = judge(stats, reason, complete)
+        # What the run stored, read back from the store: true also when a crawl of the
+        # other source, running at the same time, found an earlier original of a story.
+        stored = outcome_counts(self.db, self.run_id)
+        for key, stat in (("articles_new", "articles_new"), ("stories_new", "stories_new"),
+                          ("duplicates", "duplicates_new")):
+            self.crawler.stats.set_value(f"zgcwatch/{stat}", stored[key])
         counts = {
             "pages": stats.get("downloader/response_count", 0)
             - stats.get("robotstxt/response_count", 0),
-            "articles_new": stats.get("zgcwatch/articles_new", 0),
-            "stories_new": stats.get("zgcwatch/stories_new", 0),
-            "duplicates": stats.get("zgcwatch/duplicates_new", 0),
+            **stored,
             "errors": stats.get("zgcwatch/errors", 0),
         }
         kept = {k: v for k, v in stats.items() if k.startswith(STATS_KEPT)}

@@ -47,10 +47,11 @@ def compress_html(html):
     return zlib.compress(html, 1)  # level 1: ~3x faster than level 6, HTML still shrinks ~3x
 
 
-def upsert_article(db, record, now=None, index_tokens=None):
+def upsert_article(db, record, now=None, index_tokens=None, first_run=None):
     """Insert or update the article at record['url']; return (id, created).
 
     An unchanged record only moves `last_seen`, so re-crawling a page is harmless.
+    `first_run`: the crawl run storing it, kept only when the article is new.
     `index_tokens`: record's (title, body) as `search.index_text` gives them, when the
     caller segmented them already (a crawl does, in its worker, off the writer's thread).
     """
@@ -60,7 +61,7 @@ def upsert_article(db, record, now=None, index_tokens=None):
         existing = list(db.query("SELECT * FROM articles WHERE url = ?", [record["url"]]))
         # Plain SQL: sqlite-utils' insert/update read the table's schema on every call.
         if not existing:
-            changes = {**record, "first_seen": now, "last_seen": now}
+            changes = {**record, "first_seen": now, "last_seen": now, "first_run": first_run}
             cursor = db.execute(
                 f"INSERT INTO articles ({', '.join(changes)}) "
                 f"VALUES ({', '.join('?' * len(changes))})",

@@ -152,3 +152,16 @@ def add_search_index(db):
     from store import search
 
     search.rebuild(db)
+
+
+@migration(4)
+def add_first_run(db):
+    """articles.first_run: the crawl run that stored the article first (NULL before v4).
+
+    A run's counts of new stories and duplicates are then read from the store, so they
+    stay true when another run's story later turns out to be a copy.
+    """
+    if "first_run" not in {row[1] for row in db.execute("PRAGMA table_info(articles)")}:
+        db.execute("ALTER TABLE articles ADD COLUMN first_run INTEGER "
+                   "REFERENCES crawl_runs(id)")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_first_run ON articles(first_run)")

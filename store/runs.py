@@ -34,6 +34,30 @@ def finish_run(db, run_id, status, counts=None, message=None, listing_complete=F
         db["crawl_runs"].update(run_id, row)
 
 
+def outcome_counts(db, run_id):
+    """{articles_new, stories_new, duplicates} of a run, as the store says now.
+
+    Counted over the articles the run stored first (`first_run`), so a story that a later
+    run found to be a copy of an earlier original counts as a duplicate, never twice.
+    """
+    articles, stories, duplicates = db.execute(
+        "SELECT count(*), "
+        "coalesce(sum(is_relevant = 1 AND duplicate_of IS NULL), 0), "
+        "coalesce(sum(duplicate_of IS NOT NULL), 0) "
+        "FROM articles WHERE first_run = ? AND source <> 'seed'", [run_id]).fetchone()
+    return {"articles_new": articles, "stories_new": stories, "duplicates": duplicates}
+
+
+def recount_finished(db, run_id):
+    """Refresh a finished run's story counts (a running one counts itself when it ends)."""
+    counts = outcome_counts(db, run_id)
+    with write_transaction(db):
+        db.execute(
+            "UPDATE crawl_runs SET stories_new = ?, duplicates = ? "
+            "WHERE id = ? AND status <> 'running'",
+            [counts["stories_new"], counts["duplicates"], run_id])
+
+
 def fail_running(db, source, message, ids=None, now=None):
     """Mark runs of `source` left 'running' (a killed crawl) as failed; return how many.
 

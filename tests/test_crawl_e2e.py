@@ -109,6 +109,19 @@ def test_every_article_stored_once_with_its_outcome(both_crawled):
     }
 
 
+def test_run_counts_add_up_to_the_store_after_an_original_displaced_a_copy(both_crawled):
+    """zgcgw's original displaced a copy China Daily's run had counted as a new story."""
+    db_path, _, _ = both_crawled
+    runs = rows(db_path, "SELECT source, articles_new, stories_new, duplicates FROM crawl_runs")
+    stories = rows(db_path, "SELECT count(*) AS n FROM stories")[0]["n"]
+    copies = rows(db_path, "SELECT count(*) AS n FROM articles WHERE duplicate_of IS NOT NULL "
+                           "AND source <> 'seed'")[0]["n"]
+    crawled = rows(db_path, "SELECT count(*) AS n FROM articles WHERE source <> 'seed'")[0]["n"]
+    assert sum(r["stories_new"] for r in runs) == stories
+    assert sum(r["duplicates"] for r in runs) == copies
+    assert sum(r["articles_new"] for r in runs) == crawled
+
+
 def test_traps_counted_and_robots_obeyed(both_crawled):
     db_path, sites, results = both_crawled
     assert not any(r.startswith("/private/") for r in sites["chinadaily"].requests)

@@ -38,6 +38,24 @@ def test_reprocess_rebuilds_the_same_store(crawled_store, tmp_path):
     assert snapshot(db_path) == before
 
 
+def test_run_counts_follow_a_reprocess_that_changes_the_verdicts(crawled_store, tmp_path):
+    db_path = tmp_path / "copy.db"
+    shutil.copy(crawled_store, db_path)
+    stories_before = len(snapshot(db_path)[1])
+    result = subprocess.run([sys.executable, "-m", "crawler.reprocess", "--db", str(db_path),
+                             "--threshold", "0.999"],  # only exact copies stay copies
+                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    conn = sqlite3.connect(db_path)
+    stories, = conn.execute("SELECT count(*) FROM stories").fetchone()
+    copies, = conn.execute("SELECT count(*) FROM articles WHERE duplicate_of IS NOT NULL "
+                           "AND source <> 'seed'").fetchone()
+    counted = conn.execute("SELECT sum(stories_new), sum(duplicates) FROM crawl_runs").fetchone()
+    conn.close()
+    assert stories > stories_before  # near-copies became stories of their own
+    assert counted == (stories, copies)
+
+
 def test_reprocess_refuses_a_broken_store(tmp_path):
     db_path = tmp_path / "bad.db"
     db_path.write_bytes(b"nope" * 100)

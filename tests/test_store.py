@@ -42,8 +42,8 @@ def test_contract_schema(db):
     columns = {c.name: c.type for c in db["articles"].columns}
     assert ARTICLES_COLUMNS.items() <= columns.items()
     assert db["articles"].pks == ["id"]
-    assert db["articles"].foreign_keys[0].other_table == "articles"
-    assert db["articles"].foreign_keys[0].column == "duplicate_of"
+    references = {fk.column: fk.other_table for fk in db["articles"].foreign_keys}
+    assert references == {"duplicate_of": "articles", "first_run": "crawl_runs"}
     assert any(ix.unique and ix.columns == ["url"] for ix in db["articles"].indexes)
     runs = {c.name: c.type for c in db["crawl_runs"].columns}
     assert CRAWL_RUNS_COLUMNS.items() <= runs.items()
