@@ -313,9 +313,22 @@ class Daemon:
         with ThreadPoolExecutor(len(sources)) as pool:
             started = time.monotonic()
             rows = list(pool.map(self.crawls.run, sources))
-        print_summary(sources, rows, time.monotonic() - started, out)
+        print_summary(sources, self.reread(rows), time.monotonic() - started, out)
         failed = any(row is None or row["status"] == "failed" for row in rows)
         return EXIT_FAILED if failed else EXIT_OK
+
+
+    def reread(self, rows):
+        """The runs' rows as they are now, after all ended.
+
+        A crawl that ended last may have found an earlier original of a story that a run
+        which ended before counted as new: that run's row now counts it as a duplicate.
+        """
+        db = open_store(self.config.store, load_seeds=False)
+        try:
+            return [row and {**row, **db["crawl_runs"].get(row["id"])} for row in rows]
+        finally:
+            db.conn.close()
 
 
 class _Stop(Exception):

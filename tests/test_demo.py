@@ -34,5 +34,12 @@ def test_demo_crawls_both_sites_in_parallel_into_the_right_stories(tmp_path, cap
     assert copies == 4
     assert f"{len(stories)} new stories ({copies} republished copies" in out
     assert "chinadaily  partial" in out and "zgcgw       partial" in out
+    lines = [line.split() for line in out.splitlines()]
+    header = next(cells for cells in lines if cells[:2] == ["source", "status"])
+    table = [cells for cells in lines if cells[:1] in (["chinadaily"], ["zgcgw"])]
+    column = {name: header.index(name) for name in ("stories_new", "duplicates")}
+    # The table adds up to the store, whichever crawl found an original first.
+    assert sum(int(cells[column["stories_new"]]) for cells in table) == len(stories)
+    assert sum(int(cells[column["duplicates"]]) for cells in table) == copies
     assert "Returnee graduates line up for 'Remain in Zhongguancun' jobs" in out
     assert "中关村留学人员创业园今年新增入驻企业42家" in out
