@@ -188,7 +188,6 @@ class StorePipeline:
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="zgcwatch-store")
         self.processor = None  # lives in the writer thread, like its connection
         self.pending_aliases = []  # writer thread only
-        self.new_stories = set()  # ids counted in zgcwatch/stories_new by this crawl
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -266,17 +265,17 @@ class StorePipeline:
         return story
 
     def _count(self, story, created, warnings):
-        """Namespaced stats: what was new, what was a duplicate, what lost its fields."""
+        """Namespaced stats: what was new, what was a duplicate, what lost its fields.
+
+        The story counts are the crawl's running view; when it ends, the run log replaces
+        them with what the store says (a story found later to be a copy moves there).
+        """
         stats = self.crawler.stats
         for warning in warnings:
             key = warning.replace(" ", "_") if warning in ("no title", "no date", "empty body") \
                 else "other"
             stats.inc_value(f"zgcwatch/warnings/{key}")
             logger.warning("%s: %s", story.url, warning)
-        if story.replaces in self.new_stories:  # counted as new, now a copy of this one
-            self.new_stories.discard(story.replaces)
-            stats.inc_value("zgcwatch/stories_new", -1)
-            stats.inc_value("zgcwatch/duplicates_new")
         if not created:
             return
         stats.inc_value("zgcwatch/articles_new")
@@ -284,4 +283,3 @@ class StorePipeline:
             stats.inc_value("zgcwatch/duplicates_new")
         elif story.is_relevant:
             stats.inc_value("zgcwatch/stories_new")
-            self.new_stories.add(story.id)
