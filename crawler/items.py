@@ -44,3 +44,5 @@ class StoryItem:
     matched_terms: dict
     warnings: list
     replaces: int | None = None  # a stored story this earlier-published original displaced
+    review: bool = False  # close to relevant: for a person to judge
+    evidence: str | None = None  # the headline or sentence(s) where place and talent meet

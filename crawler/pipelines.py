@@ -97,6 +97,8 @@ class ArticleProcessor:
             "is_relevant": int(relevance.is_relevant and bool(extracted.body)),
             "relevance": round(relevance.score, 4),
             "matched_terms": json.dumps(relevance.matched, ensure_ascii=False),
+            "review": int(relevance.review and bool(extracted.body)),
+            "evidence": relevance.evidence or None,
             "body_hash": analysis.body_hash,
             "fetched_url": pages[0][0] if pages else None,
             "page_count": len(pages) or None,
@@ -121,6 +123,7 @@ class ArticleProcessor:
             is_relevant=bool(row["is_relevant"]), relevance=row["relevance"],
             duplicate_of=row["duplicate_of"], similarity=row["similarity"],
             matched_terms=relevance.matched, warnings=extracted.warnings, replaces=replaces,
+            review=bool(row["review"]), evidence=row["evidence"],
         ), created
 
     def _find_original(self, id_, record, signature):

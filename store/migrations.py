@@ -165,3 +165,20 @@ def add_first_run(db):
         db.execute("ALTER TABLE articles ADD COLUMN first_run INTEGER "
                    "REFERENCES crawl_runs(id)")
     db.execute("CREATE INDEX IF NOT EXISTS idx_articles_first_run ON articles(first_run)")
+
+
+@migration(5)
+def add_review_and_evidence(db):
+    """articles.review and articles.evidence: why a story was kept, or sent to a person.
+
+    review = 1: not relevant, but close (both sides named, only far apart or weakly), so
+    a person may want to judge it; evidence: the headline or sentence(s) where the place
+    and the talent side meet. Both NULL on rows stored before v5 until a reprocess.
+    """
+    have = {row[1] for row in db.execute("PRAGMA table_info(articles)")}
+    if "review" not in have:
+        db.execute("ALTER TABLE articles ADD COLUMN review INTEGER")
+    if "evidence" not in have:
+        db.execute("ALTER TABLE articles ADD COLUMN evidence TEXT")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_articles_review ON articles(review) "
+               "WHERE review = 1")

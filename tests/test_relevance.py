@@ -76,15 +76,110 @@ def test_term_matching(text, side, terms):
     assert score(PROFILE, None, text, None).matched[side] == terms
 
 
-def test_title_weighs_more_than_a_passing_mention():
-    body = ("Zhongguancun chipmakers unveiled accelerators at the Zhongguancun Forum. "
-            "Zhongguancun officials said demand keeps climbing.")
-    passing = score(PROFILE, "Zhongguancun chip forum opens", body + " Some are returnees.", "en")
-    headline = score(PROFILE, "Returnees lead Zhongguancun chip forum", body, "en")
-    assert not passing.is_relevant and headline.is_relevant
-    assert headline.score > passing.score
-    assert passing.matched["title"] == ["Zhongguancun"]
+FILLER = [  # sentences on neither side, to push mentions apart
+    "The company makes sensors for delivery robots.",
+    "Its revenue doubled last year, according to the firm.",
+    "Investors include two state-backed funds.",
+    "The new factory will open in the spring.",
+    "Engineers are testing a lighter battery pack.",
+    "Orders from hospitals have grown quickly.",
+]
+
+
+def test_one_mention_each_in_one_sentence_is_kept():
+    """A short story naming each side once, together: what real stories do."""
+    body = ("Chen Jie, who studied abroad for eight years, opened a lab in Zhongguancun in "
+            "March. " + " ".join(FILLER[:3]))
+    result = score(PROFILE, "Robot start-up opens lab", body, "en")
+    assert result.is_relevant and not result.review, result
+    assert result.evidence.startswith("Chen Jie, who studied abroad")
+    assert result.matched == {"title": [], "place": ["Zhongguancun"],
+                              "talent": ["studied abroad"]}
+
+
+def test_one_mention_each_a_sentence_apart_is_kept():
+    body = " ".join([FILLER[0], "The firm sits in Zhongguancun.", FILLER[1],
+                     "Its founders are returnees from Canada.", *FILLER[2:]])
+    result = score(PROFILE, "Sensor maker expands", body, "en")
+    assert result.is_relevant, result
+    assert result.evidence == "The firm sits in Zhongguancun. … Its founders are returnees from Canada."
+
+
+def test_headline_with_both_sides_is_kept_and_is_the_evidence():
+    result = score(PROFILE, "中关村留学人员创业园新增企业", "今年新增入驻企业42家。", "zh")
+    assert result.is_relevant and result.evidence == "中关村留学人员创业园新增企业"
+
+
+def test_headline_side_and_lead_mention_are_kept():
+    result = score(PROFILE, "Returnees find a home for their start-ups",
+                   "A new incubator in Zhongguancun opened its doors on Monday. " + FILLER[0],
+                   "en")
+    assert result.is_relevant, result
+
+
+def test_far_apart_in_a_long_text_goes_to_review():
+    """Both sides named once, ten sentences apart: a person should judge it."""
+    body = " ".join(["Zhongguancun hosted a battery fair on Friday.", *FILLER, *FILLER[:4],
+                     "One exhibitor was a returnee."])
+    result = score(PROFILE, "Battery fair draws crowds", body, "en")
+    assert not result.is_relevant and result.review, result
+    assert PROFILE.review_floor <= result.score < PROFILE.threshold
+    assert result.evidence == "Zhongguancun hosted a battery fair on Friday. … One exhibitor was a returnee."
+
+
+def test_a_headline_side_with_a_late_passing_mention_goes_to_review():
+    body = " ".join([*FILLER, *FILLER, "Some of the visitors were returnees."])
+    result = score(PROFILE, "Zhongguancun chip forum opens", body, "en")
+    assert result.review and not result.is_relevant, result
+    headline = score(PROFILE, "Returnees lead Zhongguancun chip forum", " ".join(FILLER), "en")
+    assert headline.is_relevant and headline.score > result.score
     assert headline.matched["title"] == ["Zhongguancun", "returnee"]
+
+
+def test_one_mention_tied_to_many_counts_once():
+    """Three place mentions next to one talent mention are one piece of evidence."""
+    once = score(PROFILE, None, "In Haidian, one returnee spoke.", "en")
+    many = score(PROFILE, None, "In Haidian, Haidian and Haidian, one returnee spoke.", "en")
+    assert once.score == many.score
+    two = score(PROFILE, None, "In Haidian, one returnee spoke. In Haidian, a returnee sang.",
+                "en")
+    assert two.score > once.score
+
+
+@pytest.mark.parametrize("title, body", [
+    ("中關村海歸創業者突破三萬人", "據統計，園區內留學歸國人員創辦的企業逾萬家。"),
+    ("人才潮涌", "身處中關(guān)村，歸(guī)國創業的學子越來越多。"),  # pinyin glosses
+])
+def test_traditional_characters_match_as_simplified(title, body):
+    result = score(PROFILE, title, body, "zh")
+    assert result.is_relevant, result
+    assert "中关村" in result.matched["place"]
+    assert "中關" in result.evidence  # shown as the page wrote it
+
+
+@pytest.mark.parametrize("kind, title, body", [
+    ("zgc-no-talent", "Zhongguancun Forum opens with AI focus",
+     "Chipmakers and cloud firms showed new products at the Zhongguancun Forum. "
+     "Officials said top talent and capital keep flowing to the district's AI companies."),
+    ("zgc-no-talent", "中关村电子卖场客流回升",
+     "中关村电子卖场周末客流回升，商户表示手机和电脑配件销售较好。"),
+    ("talent-elsewhere", "E-Town courts overseas high-level talents",
+     "Beijing E-Town offers housing and grants to returnees and overseas high-level talents "
+     "starting robot companies in Yizhuang."),
+    ("talent-elsewhere", "杭州海创园新增海归企业",
+     "杭州未来科技城海创园今年新增海归创办企业120家，留学人员创业热情高涨。"),
+    ("talent-elsewhere", "Beijing measures for returned overseas talents",
+     "The city will give returned overseas students hukou and start-up grants. "
+     "Applicants apply through district talent offices."),
+    ("unrelated", "Sea turtles return to Hainan beach", "Volunteers counted 300 nests."),
+    ("unrelated", "关于办公地址变更的通知", "因工作需要，政务服务大厅迁至新址办公。"),
+    ("name-only", "Beijing welcomes overseas talent",
+     "Overseas talent will get faster visas, said the chief engineer of the Zhongguancun "
+     "National Laboratory."),
+])
+def test_hard_negatives_are_not_kept(kind, title, body):
+    result = score(PROFILE, title, body, "zh" if "\u4e00" <= title[0] else "en")
+    assert not result.is_relevant, (kind, result)
 
 
 def test_seed_similarity_adds_evidence():
