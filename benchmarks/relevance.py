@@ -1,10 +1,11 @@
 """Relevance on real published text: precision and recall per language, and every miss.
 
-    python -m benchmarks.relevance PATH.jsonl [PATH.jsonl ...] [--split dev|test]
+    python -m benchmarks.relevance PATH.jsonl [PATH.jsonl ...] [--split dev|test] [--clear]
 
 Each line of a file is a labelled story: {"id", "lang", "label": "on"|"off", "kind",
-"title", "text", "split"}. The texts are third-party stories, kept outside the repository;
-`benchmarks/realtext_manifest.tsv` lists the ones we measure on (address, label, why).
+"title", "text", "split", "borderline"}. The texts are third-party stories, kept outside
+the repository; `benchmarks/realtext_manifest.tsv` lists the ones we measure on (address,
+label, why).
 A story counts as kept when `is_relevant`; "review" counts those sent to review.
 """
 
@@ -16,14 +17,16 @@ from collections import Counter, defaultdict
 from crawler.relevance import load_profile, score
 
 
-def read_stories(paths, split=None):
-    """The labelled stories of the JSONL files, optionally one split only."""
+def read_stories(paths, split=None, clear=False):
+    """The labelled stories of the JSONL files: one split only, or only the clear cases."""
     stories = []
     for path in paths:
         with open(path, encoding="utf-8") as file:
             for line in file:
                 if line.strip():
                     story = json.loads(line)
+                    if clear and story.get("borderline"):
+                        continue
                     if split is None or story.get("split") == split:
                         stories.append(story)
     return stories
@@ -82,9 +85,11 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("paths", nargs="+", help="JSONL files of labelled stories")
     parser.add_argument("--split", choices=["dev", "test"], help="only this split")
+    parser.add_argument("--clear", action="store_true",
+                        help="leave out the stories labelled borderline")
     parser.add_argument("--profile", help="topic profile (default: ZGCWATCH_TOPIC or seeds/)")
     args = parser.parse_args(argv)
-    stories = read_stories(args.paths, args.split)
+    stories = read_stories(args.paths, args.split, args.clear)
     if not stories:
         print("no stories", file=sys.stderr)
         return 1

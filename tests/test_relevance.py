@@ -102,7 +102,8 @@ def test_one_mention_each_a_sentence_apart_is_kept():
                      "Its founders are returnees from Canada.", *FILLER[2:]])
     result = score(PROFILE, "Sensor maker expands", body, "en")
     assert result.is_relevant, result
-    assert result.evidence == "The firm sits in Zhongguancun. … Its founders are returnees from Canada."
+    assert result.evidence == ("The firm sits in Zhongguancun. … "
+                               "Its founders are returnees from Canada.")
 
 
 def test_headline_with_both_sides_is_kept_and_is_the_evidence():
@@ -124,7 +125,8 @@ def test_far_apart_in_a_long_text_goes_to_review():
     result = score(PROFILE, "Battery fair draws crowds", body, "en")
     assert not result.is_relevant and result.review, result
     assert PROFILE.review_floor <= result.score < PROFILE.threshold
-    assert result.evidence == "Zhongguancun hosted a battery fair on Friday. … One exhibitor was a returnee."
+    assert result.evidence == ("Zhongguancun hosted a battery fair on Friday. … "
+                               "One exhibitor was a returnee.")
 
 
 def test_a_headline_side_with_a_late_passing_mention_goes_to_review():
