@@ -36,13 +36,16 @@ logger = logging.getLogger(__name__)
 class ArticleProcessor:
     """Turn one story's raw pages into a stored, scored, deduplicated `articles` row."""
 
-    def __init__(self, db, threshold):
+    def __init__(self, db, threshold, follow_store=True):
+        """follow_store=False: the index holds only what the caller loads or stores (a
+        reprocess pass compares each article with those it has already redone)."""
         self.db = db
         # Bodies are read from the store only for the index's few candidates per check.
         self.index = DedupIndex(threshold=threshold,
                                 fetch_bodies=lambda ids: load_bodies(db, ids))
+        self.follow_store = follow_store
         self.watermark = 0  # signatures with a higher article id are not indexed yet
-        stale = self._catch_up()
+        stale = self._catch_up() if follow_store else []
         # Seeds, rows from older versions and stale signatures get one now, once.
         todo = list(missing_signatures(db))
         if stale:
@@ -52,7 +55,8 @@ class ArticleProcessor:
         backfill = [(id_, lang, self.index.signature(body)) for id_, lang, body in todo
                     if lang and body]
         save_signatures(db, backfill)
-        self.index.load(backfill)
+        if follow_store:
+            self.index.load(backfill)
         # The store loads seeds without crawler code: give them the dedup body hash here.
         with write_transaction(db):
             for id_, body, old in db.execute("SELECT id, body, body_hash FROM articles "
@@ -60,17 +64,21 @@ class ArticleProcessor:
                 if old != (new := body_hash(body)):
                     db["articles"].update(id_, {"body_hash": new})
 
-    def store(self, url, source, analysis, pages=(), aliases=(), now=None, run_id=None):
+    def store(self, url, source, analysis, pages=(), aliases=(), now=None, run_id=None,
+              save_pages=True):
         """Score, dedup and upsert one extracted story; return (StoryItem, created).
 
         `run_id`: the crawl run storing it (`crawl_runs.id`), which counts it.
+        `save_pages`: keep the pages' HTML (a reprocess re-reads what is kept already).
 
         One write transaction: crawls of both sources may run at once in two processes,
         and each must see the other's articles before deciding what is a copy.
         """
         with write_transaction(self.db):
-            self._catch_up()
-            story, created = self._store(url, source, analysis, pages, aliases, now, run_id)
+            if self.follow_store:
+                self._catch_up()
+            story, created = self._store(url, source, analysis, pages, aliases, now, run_id,
+                                         save_pages)
         self.watermark = max(self.watermark, story.id)
         return story, created
 
@@ -86,7 +94,7 @@ class ArticleProcessor:
             "SELECT article_id, lang, signature FROM dedup_signatures WHERE article_id > ? "
             "ORDER BY article_id", [self.watermark])))
 
-    def _store(self, url, source, analysis, pages, aliases, now, run_id):
+    def _store(self, url, source, analysis, pages, aliases, now, run_id, save_pages):
         """The body of store(), inside its transaction."""
         now = now or utcnow()
         extracted, relevance = analysis.extracted, analysis.relevance
@@ -109,7 +117,7 @@ class ArticleProcessor:
                                       index_tokens=analysis.index_tokens)
         original, similarity = self._find_original(id_, record, analysis.signature)
         replaces = self._link(id_, record, original, similarity)
-        if pages:
+        if pages and save_pages:
             save_raw_pages(self.db, id_, pages, now=now, compressed=analysis.compressed_pages)
         for alias in aliases:
             add_alias(self.db, alias, id_, "redirect", now=now)

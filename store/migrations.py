@@ -168,12 +168,14 @@ def add_first_run(db):
 
 
 @migration(5)
-def add_review_and_evidence(db):
-    """articles.review and articles.evidence: why a story was kept, or sent to a person.
+def add_review_evidence_and_reprocess_queue(db):
+    """articles.review and .evidence; reprocess_runs and reprocess_queue.
 
     review = 1: not relevant, but close (both sides named, only far apart or weakly), so
     a person may want to judge it; evidence: the headline or sentence(s) where the place
     and the talent side meet. Both NULL on rows stored before v5 until a reprocess.
+    A reprocess keeps its work list and progress in the store, so an interrupted one
+    resumes where it stopped, and it can say at the end what it changed.
     """
     have = {row[1] for row in db.execute("PRAGMA table_info(articles)")}
     if "review" not in have:
@@ -182,3 +184,32 @@ def add_review_and_evidence(db):
         db.execute("ALTER TABLE articles ADD COLUMN evidence TEXT")
     db.execute("CREATE INDEX IF NOT EXISTS idx_articles_review ON articles(review) "
                "WHERE review = 1")
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS reprocess_runs (
+            id INTEGER PRIMARY KEY,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            pid INTEGER,
+            source TEXT,
+            threshold REAL,
+            total INTEGER,
+            summary TEXT
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS reprocess_queue (
+            run_id INTEGER NOT NULL REFERENCES reprocess_runs(id),
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            position INTEGER NOT NULL,
+            was_story INTEGER NOT NULL,
+            was_review INTEGER NOT NULL,
+            done INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (run_id, article_id)
+        )
+        """
+    )
+    db.execute("CREATE INDEX IF NOT EXISTS idx_reprocess_queue_todo "
+               "ON reprocess_queue(run_id, done, position)")

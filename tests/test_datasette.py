@@ -359,3 +359,31 @@ def test_datasette_search_agrees_with_the_python_helper(get, store_file):
         for relation in ("articles", "stories"):
             found = ids(get, f"/monitor/{relation}.json?_search={query}&_col=id&_size=max")
             assert sorted(found) == search.search(db, query, relation), (query, relation)
+
+
+def test_stories_to_review_lists_close_calls_with_their_evidence(store_file):
+    db = open_store(store_file)
+    close = {"url": "https://www.chinadaily.com.cn/a/202406/30/WS66800001.html",
+             "source": "chinadaily", "lang": "en", "title": "Battery fair draws crowds",
+             "published": "2024-06-30", "body": "Zhongguancun hosted a fair. … A returnee.",
+             "is_relevant": 0, "relevance": 0.3, "review": 1,
+             "evidence": "Zhongguancun hosted a fair. … A returnee.",
+             "matched_terms": '{"title": [], "place": ["Zhongguancun"], "talent": ["returnee"]}'}
+    review_id, _ = upsert_article(db, close, now="2024-07-01T00:00:00+00:00")
+    copy_id, _ = upsert_article(db, {**close, "url": close["url"] + "?copy"},
+                                now="2024-07-01T00:00:00+00:00")
+    db.execute("UPDATE articles SET duplicate_of = ? WHERE id = ?", [review_id, copy_id])
+    db.conn.commit()
+    stories = [r[0] for r in db.execute("SELECT id FROM stories")]
+    db.conn.close()
+    with datasette_get(store_file) as get:
+        found = rows(get, "/monitor/stories_to_review.json")
+        assert found == [{
+            "id": review_id, "published": "2024-06-30", "source": "chinadaily", "lang": "en",
+            "title": "Battery fair draws crowds", "relevance": 0.3,
+            "evidence": "Zhongguancun hosted a fair. … A returnee.",
+            "terms": "Zhongguancun, returnee", "url": close["url"]}]
+        assert sorted(ids(get, "/monitor/stories.json?_col=id")) == sorted(stories)
+        assert review_id not in stories
+        page = get("/monitor/stories_to_review").text
+        assert "Stories to review" in page and "A returnee." in page

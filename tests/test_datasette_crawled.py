@@ -152,9 +152,11 @@ def test_why_kept_names_matched_terms_for_every_story(get, db, stored):
         assert row == {
             "id": stored[url]["id"], "published": GOLD[url]["published"],
             "source": GOLD[url]["source"], "title": GOLD[url]["title"],
-            "relevance": stored[url]["relevance"], "terms": ", ".join(leaves(matched)),
+            "relevance": stored[url]["relevance"], "evidence": stored[url]["evidence"],
+            "terms": ", ".join(leaves(matched)),
             "matched_terms": stored[url]["matched_terms"], "url": url,
         }
+        assert row["evidence"], url  # a kept story always says where the sides meet
         assert row["relevance"] >= threshold, url
 
 
