@@ -141,37 +141,62 @@ def sentences(body) -> list[str]:
     return found
 
 
-def _term_pattern(term):
-    """Regex for one term: Chinese as a substring across stray spaces; English as words.
+def _atoms(term):
+    """A lower-cased term as a sequence of regex pieces, the units of the pattern's trie.
 
-    An English pattern expects to start at a word start (see _compile); each word may take
-    a plural -s/-es; no letter or digit may follow it.
+    Chinese: its characters, stray spaces allowed between them. English: its letters,
+    each word may take a plural -s/-es ("talents from overseas"), words are separated by
+    spaces or hyphens, and no letter or digit may follow the last.
     """
     if _CJK.search(term):
-        return r"\s*".join(re.escape(ch) for ch in term if not ch.isspace())
-    words = re.split(r"[\s-]+", term)
-    body = r"(?:e?s)?[\s-]+".join(re.escape(w) for w in words)  # "talents from overseas"
-    return rf"{body}(?:e?s)?(?![A-Za-z0-9])"
+        chars = [re.escape(ch) for ch in term if not ch.isspace()]
+        return tuple(piece for ch in chars for piece in (r"\s*", ch))[1:]
+    atoms = []
+    for word in re.split(r"[\s-]+", term):
+        if atoms:
+            atoms.append(r"(?:e?s)?[\s-]+")
+        atoms += [re.escape(ch) for ch in word]
+    return (*atoms, r"(?:e?s)?(?![A-Za-z0-9])")
+
+
+def _depth(node):
+    """Atoms on the longest path below a trie node."""
+    return max((1 + _depth(child) for atom, child in node.items() if atom != ""), default=0)
+
+
+def _trie_pattern(node):
+    """The regex of a trie of atoms: shared beginnings are tried once, longest match first.
+
+    An empty named group `t<i>` marks where term i ends, so match.lastgroup names it.
+    """
+    children = sorted((item for item in node.items() if item[0] != ""),
+                      key=lambda item: -_depth(item[1]))  # longer terms first
+    branches = [atom + _trie_pattern(child) for atom, child in children]
+    if "" in node:
+        branches.append(f"(?P<t{node['']}>)")
+    return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
 
 
 def _compile(terms):
-    """One alternation per side, longest terms first so the longest match wins.
+    """One pattern per side: a trie of its terms, run on lower-cased text.
 
-    It runs on lower-cased text (re.IGNORECASE makes every character test slower).
-    Python's re tries every alternative at every position; guarding the English terms
-    with a word-start check and their possible first letters, and the Chinese ones with
-    their possible first characters, lets most positions fail at once.
+    Python's re tries every alternative at every position; as a trie, the terms that
+    share a beginning share its test, so a position fails after a character or two
+    (~4x faster than an alternation of the whole terms). English terms start at a word
+    start; Chinese ones anywhere. Where terms overlap, the longest wins.
     """
-    order = sorted(range(len(terms)), key=lambda i: -len(terms[i]))
-    cjk = [i for i in order if _CJK.search(terms[i])]
-    english = [i for i in order if i not in cjk]
     groups = []
-    for group, guard in ((english, "(?<![a-z0-9])"), (cjk, "")):
-        if not group:
-            continue
-        first = "".join(sorted({re.escape(terms[i].strip()[0].lower()) for i in group}))
-        parts = "|".join(f"(?P<t{i}>{_term_pattern(terms[i].lower())})" for i in group)
-        groups.append(rf"{guard}(?=[{first}])(?:{parts})")
+    for cjk, guard in ((False, "(?<![a-z0-9])"), (True, "")):
+        trie = {}
+        for i, term in enumerate(terms):
+            if bool(_CJK.search(term)) != cjk:
+                continue
+            node = trie
+            for atom in _atoms(term.lower()):
+                node = node.setdefault(atom, {})
+            node.setdefault("", i)  # the same term twice: the first one counts
+        if trie:
+            groups.append(guard + _trie_pattern(trie))
     return re.compile("|".join(groups))
 
 

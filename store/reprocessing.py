@@ -9,12 +9,14 @@ from store.transaction import write_transaction
 
 def _is_story(a):
     """SQL: the article (alias `a`) is in the stories view."""
-    return f"({a}.is_relevant = 1 AND {a}.duplicate_of IS NULL AND {a}.source <> 'seed')"
+    return (f"(coalesce({a}.is_relevant, 0) = 1 AND {a}.duplicate_of IS NULL "
+            f"AND {a}.source <> 'seed')")
 
 
 def _is_review(a):
     """SQL: the article (alias `a`) is listed by the stories_to_review query."""
-    return f"(coalesce({a}.review, 0) = 1 AND {a}.duplicate_of IS NULL AND {a}.source <> 'seed')"
+    return (f"(coalesce({a}.review, 0) = 1 AND {a}.duplicate_of IS NULL "
+            f"AND {a}.source <> 'seed')")
 
 
 class Busy(Exception):
