@@ -3,7 +3,8 @@
     python -m benchmarks.reprocess [--articles 2000] [--workers 2] [--repeat 2]
 
 Builds a store of N China Daily-shaped article pages (the crawl benchmark's generator),
-stored raw as a crawl leaves them, then times `reprocess()` over copies of it, side by
+stored as a crawl leaves them (raw pages, extracted and scored rows, signatures, search
+index), then times `reprocess()` over copies of it, as after a profile change, side by
 side in this one command: with the analysis in this process (one core, the baseline) and
 with a pool of --workers processes. Rounds interleave the two; prints pages/s, the ratio
 and its range.
@@ -24,7 +25,7 @@ from tests.fixtures import build_fixtures as fx
 
 
 def build_store(root, count):
-    """A store holding `count` crawled-but-never-analysed articles with their raw pages."""
+    """A store of `count` stored stories with their raw pages, as crawls leave it."""
     files, _ = build_site(root, count)
     db = open_store(root / "base.db")
     site = root / "site"
@@ -32,6 +33,7 @@ def build_store(root, count):
         url = fx.CD.replace("//", "https://", 1) + "/" + str(path.relative_to(site))
         id_, _ = upsert_article(db, {"url": url, "source": "chinadaily"})
         save_raw_pages(db, id_, [(url, "utf-8", path.read_bytes())])
+    reprocess(db)  # extracted, scored and deduplicated once, as a crawl stores them
     db.conn.close()
     return root / "base.db"
 

@@ -45,8 +45,11 @@ def _signer():
     return DedupIndex()
 
 
-def analyze(pages, source, fallback_title=None):
-    """Extract the story from its pages [(url, bytes)], score it and sign it for dedup."""
+def analyze(pages, source, fallback_title=None, compress=True):
+    """Extract the story from its pages [(url, bytes)], score it and sign it for dedup.
+
+    compress=False: leave out the compressed pages (a reprocess keeps the stored ones).
+    """
     extracted = extract_article(pages, source)
     title = extracted.title or fallback_title
     relevance = score(_profile(), title, extracted.body, extracted.lang)
@@ -59,7 +62,7 @@ def analyze(pages, source, fallback_title=None):
         body_hash=hash_normalized(norm) if body else None,
         signature=_signer().sign_normalized(norm) if body and extracted.lang else None,
         index_tokens=(index_text(title), index_text(body)),
-        compressed_pages=[compress_html(html) for _, html in pages],
+        compressed_pages=[compress_html(html) for _, html in pages] if compress else [],
     )
 
 

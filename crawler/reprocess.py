@@ -35,7 +35,7 @@ COMMIT_EVERY = 16  # articles per write transaction: short, yet not a commit per
 
 def analyze_batch(batch):
     """analyze() each (pages, source, fallback title) of a batch, in a worker."""
-    return [analyze(pages, source, title) for pages, source, title in batch]
+    return [analyze(pages, source, title, compress=False) for pages, source, title in batch]
 
 
 class Progress:
@@ -95,7 +95,11 @@ def _analyses(db, run_id, workers):
                     batch, analyze_batch([task for *_, task in batch]), strict=True):
                 yield row, pages, analysis
         return
-    context = multiprocessing.get_context("spawn")
+    # fork, not spawn: the workers start in milliseconds with the analysis libraries
+    # already loaded (spawn re-imports them, ~2 s, a big share of a short pass). The
+    # parent is a plain command with no threads or reactor; workers never touch its store.
+    context = multiprocessing.get_context("fork" if sys.platform.startswith("linux")
+                                          else "spawn")
     with ProcessPoolExecutor(workers, mp_context=context, initializer=worker_init) as pool:
         ahead = []  # submitted batches, oldest first: results are consumed in order
         batches = _batches(db, run_id, BATCH)
