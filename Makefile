@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.crawl
 	$(BIN)/python -m benchmarks.dedup
 	$(BIN)/python -m benchmarks.daemon
+	$(BIN)/python -m benchmarks.reprocess
 
 clean:
 	rm -rf $(VENV) build *.egg-info
