@@ -1,6 +1,6 @@
 """zgcwatch's monitoring daemon: each source crawled on its schedule, as a child process.
 
-    python scheduler.py [--config PATH] [--once | --list | --status]
+    python scheduler.py [--config PATH] [--once | --list | --status | --test-notify | --check]
 
 A crawl is `python -m scrapy crawl <source>` in its own process group, so a crash, leak or
 hang in one crawl never takes the daemon down and nothing it started outlives it. The
@@ -31,6 +31,7 @@ from apscheduler.schedulers.base import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from crawler.alerts import Alerts
 from crawler.daemon_config import ConfigError, cron_trigger, format_duration, load
 from store.articles import utcnow
 from store.db import StoreError, open_store
@@ -71,6 +72,7 @@ class Crawls:
         self.stop_at = None  # signal handler, where taking a lock could deadlock
         self._active = 0
         self._idle = threading.Condition()
+        self.alerts = Alerts(config)
 
     def stop(self, reason, grace):
         """Start no more crawls; end the running ones `grace` seconds from now."""
@@ -89,10 +91,13 @@ class Crawls:
                 return None
             self._active += 1
         try:
-            return self._run(source)
+            row = self._run(source)
         except Exception:  # a job boundary: log, keep the daemon and the other source going
             logger.exception("%s: the daemon failed to run or record the crawl", source.name)
             return None
+        else:
+            self.alerts.after_run(source, row)  # logs its own failures, never raises
+            return row
         finally:
             with self._idle:
                 self._active -= 1
@@ -458,6 +463,8 @@ def main(argv=None):
     mode.add_argument("--once", action="store_true", help="crawl every enabled source once")
     mode.add_argument("--list", action="store_true", help="show jobs and next run times")
     mode.add_argument("--status", action="store_true", help="show last runs and warnings")
+    mode.add_argument("--test-notify", action="store_true",
+                      help="send a test message to every alert target and say which worked")
     args = parser.parse_args(argv)
     try:
         config = load(args.config)
@@ -470,6 +477,8 @@ def main(argv=None):
             return EXIT_OK
         if args.status:
             return print_status(config, sys.stdout)
+        if args.test_notify:
+            return Alerts(config).test(sys.stdout)
         if not config.enabled():
             where = config.path or "(defaults)"
             print(f"zgcwatch: config {where}: every source is disabled", file=sys.stderr)

@@ -165,3 +165,28 @@ def add_first_run(db):
         db.execute("ALTER TABLE articles ADD COLUMN first_run INTEGER "
                    "REFERENCES crawl_runs(id)")
     db.execute("CREATE INDEX IF NOT EXISTS idx_articles_first_run ON articles(first_run)")
+
+
+# Version 5 belongs to another change (articles.review, articles.evidence); a gap is fine.
+@migration(6)
+def add_notifications(db):
+    """notifications: each alert queued or sent to each target, so none goes out twice."""
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS notifications (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL,
+            source TEXT NOT NULL,
+            article_id INTEGER REFERENCES articles(id),
+            state TEXT,
+            run_id INTEGER REFERENCES crawl_runs(id),
+            queued_at TEXT NOT NULL,
+            sent_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS idx_notifications_story "
+               "ON notifications(target, article_id) WHERE kind = 'story'")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_notifications_source "
+               "ON notifications(source, target, kind)")
