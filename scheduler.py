@@ -463,6 +463,9 @@ def main(argv=None):
     mode.add_argument("--once", action="store_true", help="crawl every enabled source once")
     mode.add_argument("--list", action="store_true", help="show jobs and next run times")
     mode.add_argument("--status", action="store_true", help="show last runs and warnings")
+    mode.add_argument("--check", action="store_true",
+                      help="fetch one listing page per chain and its first article of each "
+                           "source; say whether the spiders still fit the sites")
     mode.add_argument("--test-notify", action="store_true",
                       help="send a test message to every alert target and say which worked")
     args = parser.parse_args(argv)
@@ -479,6 +482,10 @@ def main(argv=None):
             return print_status(config, sys.stdout)
         if args.test_notify:
             return Alerts(config).test(sys.stdout)
+        if args.check:
+            from crawler.check import check  # Scrapy and the spiders: only for this mode
+
+            return check(config, sys.stdout)
         if not config.enabled():
             where = config.path or "(defaults)"
             print(f"zgcwatch: config {where}: every source is disabled", file=sys.stderr)
