@@ -5,8 +5,10 @@
 A crawl is `python -m scrapy crawl <source>` in its own process group, so a crash, leak or
 hang in one crawl never takes the daemon down and nothing it started outlives it. The
 crawl records its own `crawl_runs` row; the daemon closes the row when the crawl died,
-timed out or was stopped. Exit codes: 0 done, 1 a run failed (--once) or the daemon
-could not start (store, lock), 2 a bad configuration or command line.
+timed out or was stopped. After each run, the alerts of crawler/alerts.py go out (new
+stories, source health). Exit codes: 0 done, 1 a run failed (--once), a source no longer
+fits its site (--check), an alert target failed (--test-notify), or the daemon could not
+start (store, lock), 2 a bad configuration or command line.
 """
 
 import argparse
@@ -455,7 +457,8 @@ def main(argv=None):
     """Command line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(
         prog="zgcwatch-scheduler", description=__doc__.split("\n")[0],
-        epilog="exit codes: 0 done; 1 a crawl failed (--once), or the store or lock is "
+        epilog="exit codes: 0 done; 1 a crawl failed (--once), a source no longer fits "
+               "(--check), an alert target failed (--test-notify), or the store or lock is "
                "unusable; 2 bad configuration or arguments",
     )
     parser.add_argument("--config", help="TOML file (default: ZGCWATCH_CONFIG, else defaults)")
