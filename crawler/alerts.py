@@ -110,12 +110,10 @@ class Alerts:
 
     def __init__(self, config):
         self.config = config
-        self._targets = {}
 
     def targets(self, source):
-        """The Target objects of `source` (one per URL, reused across runs)."""
-        return [self._targets.setdefault(url, Target(url))
-                for url in self.config.targets(source)]
+        """Fresh Target objects for `source`: the two sources' jobs run in parallel threads."""
+        return [Target(url) for url in self.config.targets(source)]
 
     def after_run(self, source, row):
         """Queue and send the run's new stories, then any health change. Never raises."""
@@ -174,7 +172,7 @@ class Alerts:
             return 2
         failed = 0
         for url in urls:
-            target = self._targets.setdefault(url, Target(url))
+            target = Target(url)
             ok = target.send("zgcwatch: test message",
                              "This is a test message from zgcwatch: alerts reach you here.\n")
             failed += not ok
