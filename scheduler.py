@@ -1,12 +1,14 @@
 """zgcwatch's monitoring daemon: each source crawled on its schedule, as a child process.
 
-    python scheduler.py [--config PATH] [--once | --list | --status]
+    python scheduler.py [--config PATH] [--once | --list | --status | --test-notify | --check]
 
 A crawl is `python -m scrapy crawl <source>` in its own process group, so a crash, leak or
 hang in one crawl never takes the daemon down and nothing it started outlives it. The
 crawl records its own `crawl_runs` row; the daemon closes the row when the crawl died,
-timed out or was stopped. Exit codes: 0 done, 1 a run failed (--once) or the daemon
-could not start (store, lock), 2 a bad configuration or command line.
+timed out or was stopped. After each run, the alerts of crawler/alerts.py go out (new
+stories, source health). Exit codes: 0 done, 1 a run failed (--once), a source no longer
+fits its site (--check), an alert target failed (--test-notify), or the daemon could not
+start (store, lock), 2 a bad configuration or command line.
 """
 
 import argparse
@@ -31,6 +33,7 @@ from apscheduler.schedulers.base import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
+from crawler.alerts import Alerts
 from crawler.daemon_config import ConfigError, cron_trigger, format_duration, load
 from store.articles import utcnow
 from store.db import StoreError, open_store
@@ -71,6 +74,7 @@ class Crawls:
         self.stop_at = None  # signal handler, where taking a lock could deadlock
         self._active = 0
         self._idle = threading.Condition()
+        self.alerts = Alerts(config)
 
     def stop(self, reason, grace):
         """Start no more crawls; end the running ones `grace` seconds from now."""
@@ -89,10 +93,13 @@ class Crawls:
                 return None
             self._active += 1
         try:
-            return self._run(source)
+            row = self._run(source)
         except Exception:  # a job boundary: log, keep the daemon and the other source going
             logger.exception("%s: the daemon failed to run or record the crawl", source.name)
             return None
+        else:
+            self.alerts.after_run(source, row)  # logs its own failures, never raises
+            return row
         finally:
             with self._idle:
                 self._active -= 1
@@ -450,7 +457,8 @@ def main(argv=None):
     """Command line entry point; returns the exit code."""
     parser = argparse.ArgumentParser(
         prog="zgcwatch-scheduler", description=__doc__.split("\n")[0],
-        epilog="exit codes: 0 done; 1 a crawl failed (--once), or the store or lock is "
+        epilog="exit codes: 0 done; 1 a crawl failed (--once), a source no longer fits "
+               "(--check), an alert target failed (--test-notify), or the store or lock is "
                "unusable; 2 bad configuration or arguments",
     )
     parser.add_argument("--config", help="TOML file (default: ZGCWATCH_CONFIG, else defaults)")
@@ -458,6 +466,11 @@ def main(argv=None):
     mode.add_argument("--once", action="store_true", help="crawl every enabled source once")
     mode.add_argument("--list", action="store_true", help="show jobs and next run times")
     mode.add_argument("--status", action="store_true", help="show last runs and warnings")
+    mode.add_argument("--check", action="store_true",
+                      help="fetch one listing page per chain and its first article of each "
+                           "source; say whether the spiders still fit the sites")
+    mode.add_argument("--test-notify", action="store_true",
+                      help="send a test message to every alert target and say which worked")
     args = parser.parse_args(argv)
     try:
         config = load(args.config)
@@ -470,6 +483,12 @@ def main(argv=None):
             return EXIT_OK
         if args.status:
             return print_status(config, sys.stdout)
+        if args.test_notify:
+            return Alerts(config).test(sys.stdout)
+        if args.check:
+            from crawler.check import check  # Scrapy and the spiders: only for this mode
+
+            return check(config, sys.stdout)
         if not config.enabled():
             where = config.path or "(defaults)"
             print(f"zgcwatch: config {where}: every source is disabled", file=sys.stderr)

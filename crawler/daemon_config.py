@@ -21,8 +21,10 @@ DEFAULT_CRAWL_TIMEOUT = 1800.0
 DEFAULT_GRACE = 60.0
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
-TOP_KEYS = ("store", "crawl_timeout", "grace", "log_file", "log_level", "sources")
-SOURCE_KEYS = ("every", "cron", "enabled", "base_url", "settings")
+TOP_KEYS = ("store", "crawl_timeout", "grace", "log_file", "log_level", "notify", "alert_after",
+            "sources")
+SOURCE_KEYS = ("every", "cron", "enabled", "base_url", "settings", "notify")
+DEFAULT_ALERT_AFTER = 3  # runs in a row that failed or found no links before a health alert
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 DURATION = re.compile(r"^(\d+)([smhd])$")
 DURATION_HINT = 'a duration like "90s", "45m", "2h", "1d"'
@@ -44,6 +46,7 @@ class Source:
     enabled: bool = True
     base_url: str | None = None
     settings: dict = field(default_factory=dict)  # Scrapy setting name -> string value
+    notify: tuple | None = None  # Apprise URLs; None: the top-level list
 
 
 @dataclass(frozen=True)
@@ -57,10 +60,16 @@ class Config:
     log_file: Path | None
     log_level: str
     sources: dict  # name -> Source, in DEFAULT_EVERY order
+    notify: tuple = ()  # Apprise URLs alerted of new stories and source health
+    alert_after: int = DEFAULT_ALERT_AFTER
 
     def enabled(self):
         """The sources that are crawled."""
         return [s for s in self.sources.values() if s.enabled]
+
+    def targets(self, source):
+        """The Apprise URLs alerted about `source`: its own list, else the top-level one."""
+        return source.notify if source.notify is not None else self.notify
 
 
 def load(path=None, environ=None):
@@ -113,6 +122,8 @@ def parse(data, path=None, db_env=None):
         log_file=Path(log_file) if log_file else None,
         log_level=level,
         sources=sources,
+        notify=_notify(data, "") or (),
+        alert_after=_count(data, "alert_after", "", DEFAULT_ALERT_AFTER),
     )
 
 
@@ -136,6 +147,7 @@ def _source(name, table):
         enabled=enabled,
         base_url=_base_url(table, where),
         settings=_settings(table, where),
+        notify=_notify(table, where),
     )
 
 
@@ -172,6 +184,32 @@ def _settings(table, where):
                 f"{where}settings.{key}: expected a string, number or boolean, got {_show(value)}"
             )
     return values
+
+
+def _notify(table, where):
+    """A list of Apprise URLs as a tuple, or None when the key is absent."""
+    if "notify" not in table:
+        return None
+    urls = table["notify"]
+    if not isinstance(urls, list) or not all(isinstance(u, str) and u.strip() for u in urls):
+        raise ConfigError(f'{where}notify: expected a list of Apprise URLs like '
+                          f'["mailto://user:pass@example.org", "json://host/path"], '
+                          f"got {_show(urls)}")
+    for i, url in enumerate(urls):
+        scheme, sep, rest = url.strip().partition("://")
+        if not sep or not scheme.isascii() or not scheme.isalnum() or not rest:
+            # the value is not shown: it may hold a password or token
+            raise ConfigError(f'{where}notify[{i}]: expected an Apprise URL like '
+                              f'"json://host/path" (scheme://...), got something else')
+    return tuple(u.strip() for u in urls)
+
+
+def _count(table, key, where, default):
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where}{key}: expected a whole number of runs, 1 or more, "
+                          f"got {_show(value)}")
+    return value
 
 
 def _no_unknown_keys(table, known, where):

@@ -5,7 +5,8 @@ still queued for search, writes the repo's metadata (store/metadata.yml) re-keye
 served file's name, and runs, for data/zgcwatch.db on the default port::
 
     datasette serve data/zgcwatch.db --host 127.0.0.1 --port 8001 \\
-        --metadata store/metadata.yml --setting sql_time_limit_ms 3000 \\
+        --metadata store/metadata.yml --template-dir store/templates \\
+        --static zgcwatch-assets:store/static --setting sql_time_limit_ms 3000 \\
         --setting facet_time_limit_ms 1000 --setting truncate_cells_html 400
 
 That plain command works as is for a file named zgcwatch.db. Datasette keys metadata by
@@ -18,12 +19,15 @@ Never add `-i` (immutable): the crawler keeps writing, and WAL lets Datasette re
 meanwhile. Datasette opens the file read-only and no canned query writes.
 
 This module is also a Datasette plugin (entry point `zgcwatch`): it adds a `month` facet
-(`?_facet_month=published`), which groups ISO dates by their first seven characters.
+(`?_facet_month=published`), which groups ISO dates by their first seven characters, and
+gives the templates of store/templates/ (the stories list, the article page) what they show
+of each story (store/pages.py) and the style sheet of store/static/.
 """
 
 import json
 import logging
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -34,6 +38,8 @@ from datasette import hookimpl
 from datasette.database import QueryInterrupted
 from datasette.facets import Facet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+
+from store import pages
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +87,8 @@ def make_datasette(db_file, **kwargs):
         [str(db_file)],
         metadata=metadata_for(db_file),
         settings={**SETTINGS, **kwargs.pop("settings", {})},
+        template_dir=str(pages.TEMPLATES),
+        static_mounts=[(pages.STATIC_MOUNT, str(pages.STATIC))],
         **kwargs,
     )
 
@@ -88,7 +96,9 @@ def make_datasette(db_file, **kwargs):
 def datasette_command(db_file, metadata_file, host=DEFAULT_HOST, port=DEFAULT_PORT):
     """The `datasette serve` command line for the store (without `-i`: it keeps changing)."""
     command = [sys.executable, "-m", "datasette", "serve", str(db_file),
-               "--host", host, "--port", str(port), "--metadata", str(metadata_file)]
+               "--host", host, "--port", str(port), "--metadata", str(metadata_file),
+               "--template-dir", str(pages.TEMPLATES),
+               "--static", f"{pages.STATIC_MOUNT}:{pages.STATIC}"]
     for name, value in SETTINGS.items():
         command += ["--setting", name, str(value)]
     return command
@@ -186,6 +196,31 @@ class MonthFacet(Facet):
 def register_facet_classes():
     """Datasette hook: the month facet."""
     return [MonthFacet]
+
+
+@hookimpl
+def extra_css_urls(datasette):
+    """Datasette hook: the reader pages' style sheet, when its folder is mounted."""
+    if any(mount == pages.STATIC_MOUNT for mount, _ in datasette.static_mounts):
+        return [datasette.urls.path(f"/{pages.STATIC_MOUNT}/zgcwatch.css")]
+    return []
+
+
+@hookimpl
+def extra_template_vars(view_name, database, table, datasette):
+    """Datasette hook: `zgc_story(row)` for the stories list and the article page."""
+    if view_name not in ("table", "row") or table not in ("stories", "articles"):
+        return {}
+
+    async def story_vars():
+        try:
+            result = await datasette.execute(database, pages.COPIES_SQL)
+        except (QueryInterrupted, sqlite3.Error):  # not a zgcwatch store: pages stay plain
+            return {}
+        copies = {row[0]: row[1] for row in result.rows}
+        return {"zgc_story": lambda row: pages.story(row, copies)}
+
+    return story_vars
 
 
 def register_plugin():

@@ -213,3 +213,27 @@ def add_review_evidence_and_reprocess_queue(db):
     )
     db.execute("CREATE INDEX IF NOT EXISTS idx_reprocess_queue_todo "
                "ON reprocess_queue(run_id, done, position)")
+
+
+@migration(6)
+def add_notifications(db):
+    """notifications: each alert queued or sent to each target, so none goes out twice."""
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS notifications (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            target TEXT NOT NULL,
+            source TEXT NOT NULL,
+            article_id INTEGER REFERENCES articles(id),
+            state TEXT,
+            run_id INTEGER REFERENCES crawl_runs(id),
+            queued_at TEXT NOT NULL,
+            sent_at TEXT
+        )
+        """
+    )
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS idx_notifications_story "
+               "ON notifications(target, article_id) WHERE kind = 'story'")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_notifications_source "
+               "ON notifications(source, target, kind)")

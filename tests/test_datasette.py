@@ -132,7 +132,7 @@ def test_search_box_on_table_and_view_pages(get):
 def test_raw_html_and_index_tables_hidden(get):
     tables = {t["name"]: t["hidden"] for t in get("/monitor.json").json()["tables"]}
     assert {name for name, hidden in tables.items() if not hidden} == {
-        "articles", "crawl_runs", "url_aliases"}
+        "articles", "crawl_runs", "url_aliases", "notifications"}
     assert tables["raw_pages"] and tables["articles_fts"] and tables["dedup_signatures"]
     assert 'href="/monitor/raw_pages"' not in get("/monitor").text
 

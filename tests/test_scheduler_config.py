@@ -106,7 +106,7 @@ BAD = [
      'log_level: expected one of DEBUG, INFO, WARNING, ERROR, got "CHATTY"'),
     ('stroe = "x.db"',
      "stroe: unknown key, expected one of store, crawl_timeout, grace, log_file, log_level, "
-     "sources"),
+     "notify, alert_after, sources"),
     ('sources = "chinadaily"', 'sources: expected a table, got "chinadaily"'),
     ('[sources.xinhua]\nevery = "1h"',
      "sources.xinhua: unknown source, expected one of chinadaily, zgcgw"),
@@ -135,7 +135,8 @@ BAD = [
      'sources.zgcgw.base_url: expected an http(s) URL like "https://www.chinadaily.com.cn", '
      'got "127.0.0.1:8000"'),
     ('[sources.zgcgw]\nevry = "1h"',
-     "sources.zgcgw.evry: unknown key, expected one of every, cron, enabled, base_url, settings"),
+     "sources.zgcgw.evry: unknown key, expected one of every, cron, enabled, base_url, "
+     "settings, notify"),
     ('[sources.zgcgw]\nsettings = "DOWNLOAD_DELAY=1"',
      'sources.zgcgw.settings: expected a table, got "DOWNLOAD_DELAY=1"'),
     ("[sources.zgcgw]\nsettings = { download_delay = 1 }",
