@@ -173,12 +173,30 @@ class ArticleProcessor:
                             "AND id <> ?", [id_, root["id"], id_])
             self._point(root["id"], id_, similarity)
             self._point(id_, None, None)
+            if root["is_relevant"]:
+                self._carry_relevance(id_, root["evidence"])
             logger.info("%s is the earlier original of %s", record["url"], root["url"])
             if root["first_run"] is not None:  # that run counted a new story: now a copy
                 recount_finished(self.db, root["first_run"])
             return root["id"]
         self._point(id_, root["id"], round(similarity, 4))
+        if record["is_relevant"]:
+            self._carry_relevance(root["id"], record["evidence"])
         return None
+
+    def _carry_relevance(self, original, evidence):
+        """A story is relevant when any version of it is: its original shows in stories.
+
+        A republication may tie the place to the talent where the original does not (a
+        new headline, say); without this the copy is hidden and the original not kept.
+        """
+        changed = self.db.execute(
+            "UPDATE articles SET is_relevant = 1, review = 0, evidence = coalesce(evidence, ?) "
+            "WHERE id = ? AND is_relevant = 0 AND source <> 'seed' "
+            "AND body IS NOT NULL AND body <> ''", [evidence, original]).rowcount
+        first_run = changed and get_article(self.db, original)["first_run"]
+        if first_run:  # that run now has one more new story
+            recount_finished(self.db, first_run)
 
 
 class StorePipeline:
