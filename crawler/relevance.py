@@ -182,8 +182,9 @@ def _compile(terms):
 
     Python's re tries every alternative at every position; as a trie, the terms that
     share a beginning share its test, so a position fails after a character or two
-    (~4x faster than an alternation of the whole terms). English terms start at a word
-    start; Chinese ones anywhere. Where terms overlap, the longest wins.
+    (scoring a real story ~2x faster than with one alternation of whole terms). English
+    terms start at a word start; Chinese ones anywhere. Where terms overlap, the longest
+    wins.
     """
     groups = []
     for cjk, guard in ((False, "(?<![a-z0-9])"), (True, "")):
