@@ -6,23 +6,12 @@ import os
 from scrapy import signals
 
 from store import open_store
-from store.runs import fail_running, finish_run, outcome_counts, start_run
+from store.runs import fail_running, finish_run, outcome_counts, pid_alive, start_run
 
 logger = logging.getLogger(__name__)
 
 STATS_KEPT = ("zgcwatch/", "downloader/response_status_count/", "robotstxt/",
               "item_scraped_count", "item_dropped_count", "finish_reason", "elapsed_time_seconds")
-
-
-def pid_alive(pid):
-    """True when a process with this pid exists."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def judge(stats, reason, listing_complete):

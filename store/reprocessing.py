@@ -4,6 +4,7 @@ import json
 import os
 
 from store.articles import utcnow
+from store.runs import pid_alive
 from store.transaction import write_transaction
 
 
@@ -23,17 +24,6 @@ class Busy(Exception):
     """Another reprocess is running on this store."""
 
 
-def _alive(pid):
-    """Whether a process with this pid runs on this machine."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def unfinished(db):
     """The newest reprocess run that has not finished, as a dict, or None."""
     rows = list(db.query("SELECT * FROM reprocess_runs WHERE finished_at IS NULL "
@@ -51,7 +41,7 @@ def begin(db, source=None, threshold=None, now=None):
     with write_transaction(db):
         run = unfinished(db)
         if run is not None:
-            if run["pid"] and run["pid"] != os.getpid() and _alive(run["pid"]):
+            if run["pid"] and run["pid"] != os.getpid() and pid_alive(run["pid"]):
                 raise Busy(f"another reprocess (pid {run['pid']}) is running on this store")
             db.execute("UPDATE reprocess_runs SET pid = ? WHERE id = ?", [os.getpid(), run["id"]])
             return {**run, "pid": os.getpid(), "resumed": True}

@@ -1,11 +1,23 @@
 """The `crawl_runs` log: one row per crawl of one source."""
 
 import json
+import os
 
 from store.articles import utcnow
 from store.transaction import write_transaction
 
 COUNTS = ("pages", "articles_new", "stories_new", "duplicates", "errors")
+
+
+def pid_alive(pid):
+    """True when a process with this pid exists (a run's crawl, a reprocess)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def start_run(db, source, pid=None, now=None):
