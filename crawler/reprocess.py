@@ -48,6 +48,7 @@ class Progress:
         if stream.isatty():
             from tqdm import tqdm
 
+            tqdm.monitor_interval = 0  # no monitor thread: the workers are forked after this
             self.bar = tqdm(total=total, initial=done, unit="article", file=stream,
                             desc="reprocess", smoothing=0.1)
         self.stream = stream
