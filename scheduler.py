@@ -33,7 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.daemon_config import ConfigError, cron_trigger, format_duration, load
 from store.articles import utcnow
-from store.db import StoreError, open_store
+from store.db import StoreError, check_writable, open_store
 from store.runs import (
     COUNTS,
     finish_run,
@@ -479,7 +479,11 @@ def main(argv=None):
         daemon.install_signals()
         lock = take_lock(daemon.crawls.store)
         try:
-            open_store(daemon.crawls.store).conn.close()  # migrate and load seeds once, here
+            db = open_store(daemon.crawls.store)  # migrate and load seeds once, here
+            try:
+                check_writable(db, daemon.crawls.store)
+            finally:
+                db.conn.close()
             return daemon.once() if args.once else daemon.serve()
         finally:
             os.close(lock)

@@ -6,10 +6,19 @@ did, what it stored and what the run says.
 """
 
 import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
 from scheduler import main as scheduler_main
+from store import open_store
+from tests.conftest import FAST, ROOT
+from tests.siteserver import serve
 
 LIVE = "https://zgcgw.beijing.gov.cn"
 COLUMN = "/zgc/yw/gzdt/index.html"
@@ -17,6 +26,153 @@ OTHER_COLUMN = "/zgc/zwgk/tzgg/index.html"
 SETTINGS = {"ZGCWATCH_ZGCGW_COLUMNS": COLUMN, "ZGCWATCH_EXTRACT_WORKERS": "0"}
 TEXT = ("中关村科技园区今年新引进海归人才三百余名，留学归国人员创办的企业在人工智能、"
         "集成电路等领域不断取得突破。")
+
+
+def article_path(n, column="/zgc/yw/gzdt"):
+    """The path of article number `n` of a column."""
+    return f"{column}/{10000 + n}/index.html"
+
+
+def article_html(title, body=TEXT, date="2026-11-20 10:00"):
+    """An EasySite article page (UTF-8) as the live site serves it."""
+    return (
+        '<html><head><meta charset="utf-8"><title>' + title + "_中关村科技园区管理委员会</title>"
+        '</head><body><div class="easysite-news-peruse"><div class="easysite-news-title">'
+        f'<h2>{title}</h2><p class="easysite-news-describe">发布时间：{date}　'
+        '信息来源：中关村管委会</p></div><div class="easysite-news-text" id="easysiteText">'
+        + "".join(f"<p>{p}</p>" for p in body.split("\n")) + "</div></div></body></html>"
+    )
+
+
+def listing_html(paths):
+    """An EasySite column page linking `paths`, the only page of its column."""
+    items = "".join(
+        f'<li class="clearfix"><span class="fl"><a href="{p}" title="第{i}条">第{i}条</a>'
+        f'</span><span class="fr">2026-11-20</span></li>' for i, p in enumerate(paths))
+    return ('<html><head><meta charset="utf-8"><title>工作动态</title></head><body>'
+            f'<div class="w_ul_list" id="wuhang"><ul>{items}</ul></div>'
+            '<div class=" windex"><input name="article_paging_list_hidden" totalpage="1">'
+            "</div></body></html>")
+
+
+def make_site(root, files, routes=()):
+    """A fixture directory: `files` {path: str|bytes} under site/, plus routes.json."""
+    for path, content in files.items():
+        target = root / "site" / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content.encode() if isinstance(content, str) else content)
+    (root / "site").mkdir(parents=True, exist_ok=True)
+    (root / "routes.json").write_text(json.dumps(list(routes)), encoding="utf-8")
+    return root
+
+
+def crawl_args(base_url, settings=None):
+    """argv of `python -m scrapy crawl zgcgw` against `base_url`, fast, one column."""
+    args = [sys.executable, "-m", "scrapy", "crawl", "zgcgw", "-a", f"base_url={base_url}"]
+    for key, value in {**FAST, **SETTINGS, **(settings or {})}.items():
+        args += ["-s", f"{key}={value}"]
+    return args
+
+
+def run(args, db_path, prefix=(), timeout=120, env=None):
+    """Run a command as a user would, with the store at `db_path`."""
+    env = {**os.environ, "ZGCWATCH_DB": str(db_path), **(env or {})}
+    return subprocess.run([*prefix, *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def crawl(base_url, db_path, settings=None):
+    """A real crawl of the zgcgw spider into the store at `db_path`."""
+    return run(crawl_args(base_url, settings), db_path)
+
+
+# -- 1. a read-only store ---------------------------------------------------------------
+
+
+def as_unprivileged_user():
+    """A command prefix that runs as nobody, without the right to override file modes."""
+    if os.geteuid() != 0:
+        return []  # an ordinary user cannot write a mode 444 file anyway
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root and setpriv is missing: cannot drop CAP_DAC_OVERRIDE")
+    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@pytest.fixture
+def read_only_store():
+    """A migrated store file of mode 444 in a folder anyone may enter and write."""
+    folder = Path(tempfile.mkdtemp(prefix="zgcwatch-ro-"))
+    folder.chmod(0o777)  # the WAL and lock files could be created: only the file refuses
+    path = folder / "zgcwatch.db"
+    open_store(path).conn.close()
+    path.chmod(0o444)
+    yield path
+    shutil.rmtree(folder)
+
+
+def test_read_only_store_refused_in_one_line_before_any_request(read_only_store, tmp_path):
+    prefix = as_unprivileged_user()
+    before = read_only_store.read_bytes()
+    site_dir = make_site(tmp_path / "site", {COLUMN: listing_html([article_path(1)]),
+                                             article_path(1): article_html("海归")})
+    want = f"zgcwatch: cannot write {read_only_store}: attempt to write a readonly database"
+    config = read_only_store.parent / "daemon.toml"  # pytest's tmp_path is private to root
+    config.write_text('[sources.zgcgw]\nevery = "1h"\n[sources.chinadaily]\nenabled = false\n')
+    config.chmod(0o644)
+    with serve(site_dir) as site:
+        commands = {
+            "crawl": crawl_args(site.base_url),
+            "store check": [sys.executable, "-m", "store", "check", "--db", str(read_only_store)],
+            "daemon --once": [sys.executable, "scheduler.py", "--config", str(config), "--once"],
+        }
+        for name, args in commands.items():
+            result = run(args, read_only_store, prefix)
+            assert result.returncode == 1, (name, result.stderr[-2000:])
+            assert result.stderr.strip().splitlines()[-1] == want, (name, result.stderr[-2000:])
+            assert "Traceback" not in result.stderr, name
+        assert site.requests == []
+    assert read_only_store.read_bytes() == before
+
+
+# -- 4. a full disk --------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 32 MiB tmpfs (root only), unmounted afterwards."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("mounting a small tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32m", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def fill(disk, leave):
+    """Write a filler file leaving about `leave` bytes free on `disk`."""
+    free = shutil.disk_usage(disk).free
+    with open(disk / "filler", "ab") as fh:
+        fh.write(b"\0" * max(0, free - leave))
+
+
+@pytest.mark.parametrize("left", [0, 256 * 1024])
+def test_crawl_refuses_to_start_on_a_full_store(tmp_path, small_disk, left):
+    site_dir = make_site(tmp_path / "site", {COLUMN: listing_html([article_path(1)]),
+                                             article_path(1): article_html("海归")})
+    db_path = small_disk / "store.db"
+    open_store(db_path).conn.close()
+    fill(small_disk, left)
+    with serve(site_dir) as site:
+        result = crawl(site.base_url, db_path)
+        assert site.requests == []
+    assert result.returncode == 1
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("zgcwatch: store full: ") and str(db_path) in line, line
+    assert "Traceback" not in result.stderr
 
 
 # -- 7. configurations that parse but would break later ----------------------------------
