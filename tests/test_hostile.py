@@ -8,6 +8,7 @@ did, what it stored and what the run says.
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -86,6 +87,16 @@ def crawl(base_url, db_path, settings=None):
     return run(crawl_args(base_url, settings), db_path)
 
 
+def rows(db_path, sql, params=()):
+    """Rows of a query on the store, as dicts."""
+    conn = sqlite3.connect(db_path)
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute(sql, params)]
+    finally:
+        conn.close()
+
+
 # -- 1. a read-only store ---------------------------------------------------------------
 
 
@@ -132,6 +143,25 @@ def test_read_only_store_refused_in_one_line_before_any_request(read_only_store,
             assert "Traceback" not in result.stderr, name
         assert site.requests == []
     assert read_only_store.read_bytes() == before
+
+
+# -- 2. NUL bytes, invalid UTF-8, and incomplete articles fetched again -----------------
+
+
+def test_page_with_nul_control_bytes_and_invalid_utf8_is_cleaned_and_stored(tmp_path):
+    page = article_html("中关村海归\x01创业", TEXT + "\x00\nReturnees\x0c came back.").encode()
+    page = page.replace(b"Returnees", b"Return\xff\xfeees")  # bytes no UTF-8 decoder takes
+    site_dir = make_site(tmp_path / "site", {COLUMN: listing_html([article_path(1)]),
+                                             article_path(1): page})
+    db_path = tmp_path / "store.db"
+    with serve(site_dir) as site:
+        result = crawl(site.base_url, db_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    row = rows(db_path, "SELECT title, published, body, lang, is_relevant, warnings "
+                        "FROM articles WHERE source = 'zgcgw'")[0]
+    assert row == {"title": "中关村海归创业", "published": "2026-11-20T10:00:00",
+                   "body": TEXT + "\nReturn\ufffd\ufffdees came back.", "lang": "zh",
+                   "is_relevant": 1, "warnings": None}
 
 
 # -- 4. a full disk --------------------------------------------------------------------
