@@ -165,3 +165,26 @@ def add_first_run(db):
         db.execute("ALTER TABLE articles ADD COLUMN first_run INTEGER "
                    "REFERENCES crawl_runs(id)")
     db.execute("CREATE INDEX IF NOT EXISTS idx_articles_first_run ON articles(first_run)")
+
+
+@migration(7)
+def add_refetch_and_dead_urls(db):
+    """articles.fetches (an incomplete article is fetched again) and dead_urls (loops).
+
+    Versions 5 and 6 belong to other changes; apply() runs whichever versions it knows.
+    """
+    if "fetches" not in {row[1] for row in db.execute("PRAGMA table_info(articles)")}:
+        # NULL for rows stored before v7: counted as fetched once.
+        db.execute("ALTER TABLE articles ADD COLUMN fetches INTEGER")
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS dead_urls (
+            url TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            hits INTEGER NOT NULL DEFAULT 1
+        )
+        """
+    )

@@ -5,6 +5,7 @@ routes misbehave in one way, crawls it into a real SQLite file, and checks what 
 did, what it stored and what the run says.
 """
 
+import gzip
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.runlog import judge
 from scheduler import main as scheduler_main
 from store import open_store
 from tests.conftest import FAST, ROOT
@@ -97,6 +99,17 @@ def rows(db_path, sql, params=()):
         conn.close()
 
 
+def last_run(db_path):
+    """The newest crawl_runs row, with its stats decoded."""
+    row = rows(db_path, "SELECT * FROM crawl_runs ORDER BY id DESC LIMIT 1")[0]
+    return {**row, "stats": json.loads(row["stats"] or "{}")}
+
+
+def requested_articles(requests):
+    """The article paths among a server's requests."""
+    return [r for r in requests if r.endswith("/index.html") and r.count("/") == 5]
+
+
 # -- 1. a read-only store ---------------------------------------------------------------
 
 
@@ -164,6 +177,67 @@ def test_page_with_nul_control_bytes_and_invalid_utf8_is_cleaned_and_stored(tmp_
                    "is_relevant": 1, "warnings": None}
 
 
+def test_incomplete_article_is_fetched_again_for_three_fetches_then_final(tmp_path):
+    broken = "<html><head><meta charset='utf-8'></head><body><p>系统繁忙</p></body></html>"
+    fixed, always_broken = article_path(1), article_path(2)
+    site_dir = make_site(tmp_path / "site", {COLUMN: listing_html([fixed, always_broken]),
+                                             fixed: broken, always_broken: broken})
+    db_path = tmp_path / "store.db"
+    asked = []
+    with serve(site_dir) as site:
+        for number in range(1, 5):
+            seen = len(site.requests)
+            result = crawl(site.base_url, db_path)
+            assert result.returncode == 0, result.stderr[-3000:]
+            asked.append(sorted(requested_articles(site.requests[seen:])))
+            if number == 1:  # the site answers properly from now on, for one of them
+                (site_dir / "site" / fixed.lstrip("/")).write_text(article_html("海归回来了"))
+    assert asked == [[fixed, always_broken], [fixed, always_broken], [always_broken], []]
+    stored = {r["url"]: r for r in rows(db_path, "SELECT url, title, body, fetches "
+                                                 "FROM articles WHERE source = 'zgcgw'")}
+    assert stored[LIVE + fixed] == {"url": LIVE + fixed, "title": "海归回来了", "body": TEXT,
+                                    "fetches": 2}
+    assert stored[LIVE + always_broken]["fetches"] == 3
+
+
+# -- 3. listings redirected to another host ---------------------------------------------
+
+
+def test_listing_redirect_off_site_fails_naming_the_target_and_on_site_is_followed(tmp_path):
+    off_site = "http://127.0.0.2:9/zgc/yw/gzdt/index.html"
+    moved = "/zgc/zwgk/tzgg/list.html"
+    site_dir = make_site(
+        tmp_path / "site",
+        {moved: listing_html([article_path(1, "/zgc/zwgk/tzgg")]),
+         article_path(1, "/zgc/zwgk/tzgg"): article_html("海归")},
+        [{"path": COLUMN, "redirect": off_site},
+         {"path": OTHER_COLUMN, "redirect": moved, "status": 302}],
+    )
+    db_path = tmp_path / "store.db"
+    with serve(site_dir) as site:
+        result = crawl(site.base_url, db_path,
+                       {"ZGCWATCH_ZGCGW_COLUMNS": f"{COLUMN},{OTHER_COLUMN}"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_row = last_run(db_path)
+    assert run_row["status"] == "partial"
+    assert f"listing {COLUMN} redirected off the site to {off_site}" in run_row["message"]
+    assert not any(k.startswith("downloader/exception") for k in run_row["stats"])  # not asked
+    assert [r["url"] for r in rows(db_path, "SELECT url FROM articles WHERE source='zgcgw'")] \
+        == [LIVE + article_path(1, "/zgc/zwgk/tzgg")]
+
+
+def test_listing_redirected_off_site_alone_fails_the_run(tmp_path):
+    off_site = "http://127.0.0.2:9/elsewhere.html"
+    site_dir = make_site(tmp_path / "site", {}, [{"path": COLUMN, "redirect": off_site}])
+    db_path = tmp_path / "store.db"
+    with serve(site_dir) as site:
+        result = crawl(site.base_url, db_path)
+    assert result.returncode == 1, result.stderr[-3000:]
+    run_row = last_run(db_path)
+    assert (run_row["status"], run_row["message"]) == \
+        ("failed", f"listing {COLUMN} redirected off the site to {off_site}")
+
+
 # -- 4. a full disk --------------------------------------------------------------------
 
 
@@ -189,6 +263,35 @@ def fill(disk, leave):
         fh.write(b"\0" * max(0, free - leave))
 
 
+def big_article(n):
+    """An article of ~30 KB of text (about 200 KB in the store, with its search index)."""
+    words = [f"{TEXT}{(n * 7919 + i) ** 3:x}" for i in range(200)]
+    return article_html(f"海归第{n}篇", "\n".join(words))
+
+
+def test_disk_full_stops_the_crawl_at_once_and_a_later_run_stores_the_rest(tmp_path,
+                                                                           small_disk):
+    paths = [article_path(n) for n in range(40)]
+    site_dir = make_site(tmp_path / "site", {COLUMN: listing_html(paths),
+                                             **{p: big_article(n) for n, p in enumerate(paths)}})
+    db_path = small_disk / "store.db"
+    open_store(db_path).conn.close()
+    fill(small_disk, 1536 * 1024)  # room to start (1 MiB needed), not for 40 x 200 KB
+    with serve(site_dir) as site:
+        result = crawl(site.base_url, db_path, {"CONCURRENT_REQUESTS": "2"})
+        assert result.returncode == 1, result.stderr[-3000:]
+        assert "store full" in result.stderr
+        fetched = requested_articles(site.requests)
+        assert len(fetched) < 30, len(fetched)  # stopped, not 40 fetched and dropped
+        run_row = last_run(db_path)
+        assert run_row["status"] == "failed" and run_row["message"].startswith("store full")
+        (small_disk / "filler").unlink()
+        again = crawl(site.base_url, db_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert rows(db_path, "SELECT count(*) AS n FROM articles WHERE source = 'zgcgw'")[0]["n"] \
+        == 40
+
+
 @pytest.mark.parametrize("left", [0, 256 * 1024])
 def test_crawl_refuses_to_start_on_a_full_store(tmp_path, small_disk, left):
     site_dir = make_site(tmp_path / "site", {COLUMN: listing_html([article_path(1)]),
@@ -203,6 +306,69 @@ def test_crawl_refuses_to_start_on_a_full_store(tmp_path, small_disk, left):
     line = result.stderr.strip().splitlines()[-1]
     assert line.startswith("zgcwatch: store full: ") and str(db_path) in line, line
     assert "Traceback" not in result.stderr
+
+
+# -- 5. rate limits, robots.txt: the run says why --------------------------------------
+
+
+def test_retry_after_honoured_up_to_the_cap_and_the_run_says_rate_limited(tmp_path):
+    site_dir = make_site(tmp_path / "site", {}, [
+        {"path": COLUMN, "status": 429, "headers": {"Retry-After": "2"}},
+        {"path": OTHER_COLUMN, "status": 429, "headers": {"Retry-After": "3600"}},
+    ])
+    db_path = tmp_path / "store.db"
+    with serve(site_dir) as site:
+        result = crawl(site.base_url, db_path, {
+            "ZGCWATCH_ZGCGW_COLUMNS": f"{COLUMN},{OTHER_COLUMN}",
+            "ZGCWATCH_RETRY_AFTER_MAX": "60"})
+        times = site.timed_requests
+    assert result.returncode == 1, result.stderr[-3000:]
+    asked = [t for t, path in times if path == COLUMN]
+    assert len(asked) == 2 and asked[1] - asked[0] >= 1.9  # FAST's back-off is 0.05 s
+    assert [path for _, path in times].count(OTHER_COLUMN) == 1  # 3600 s > cap: not retried
+    run_row = last_run(db_path)
+    assert (run_row["status"], run_row["message"]) == ("failed", "rate limited (429)")
+
+
+def test_robots_disallow_all_is_named_not_taken_for_a_layout_change(tmp_path):
+    site_dir = make_site(tmp_path / "site", {"/robots.txt": "User-agent: *\nDisallow: /\n",
+                                             COLUMN: listing_html([article_path(1)])})
+    db_path = tmp_path / "store.db"
+    with serve(site_dir) as site:
+        result = crawl(site.base_url, db_path)
+        assert site.requests == ["/robots.txt"]
+    assert result.returncode == 1, result.stderr[-3000:]
+    run_row = last_run(db_path)
+    assert (run_row["status"], run_row["message"]) == \
+        ("failed", "forbidden by robots.txt (1 request)")
+
+
+# -- 6. 20,000 links on one listing ------------------------------------------------------
+
+
+def test_links_capped_per_page_and_per_run_the_rest_comes_next_run(tmp_path):
+    many = [article_path(n) for n in range(20_000)]
+    few = [article_path(n, "/zgc/zwgk/tzgg") for n in range(10)]
+    files = {COLUMN: listing_html(many), OTHER_COLUMN: listing_html(few)}
+    files |= {p: article_html(f"海归{i}") for i, p in enumerate(many[:10] + few)}
+    site_dir = make_site(tmp_path / "site", files)
+    db_path = tmp_path / "store.db"
+    caps = {"ZGCWATCH_ZGCGW_COLUMNS": f"{COLUMN},{OTHER_COLUMN}",
+            "ZGCWATCH_MAX_LINKS_PER_PAGE": "5", "ZGCWATCH_MAX_NEW_ARTICLES": "8"}
+    asked = []
+    with serve(site_dir) as site:
+        for _ in range(2):
+            seen = len(site.requests)
+            result = crawl(site.base_url, db_path, caps)
+            assert result.returncode == 0, result.stderr[-3000:]
+            asked.append(requested_articles(site.requests[seen:]))
+            run_row = last_run(db_path)
+            assert run_row["status"] == "partial"
+            assert "new article links left for the next run (capped)" in run_row["message"]
+            assert run_row["articles_new"] == 8
+    first, second = set(asked[0]), set(asked[1])  # a request timed out under load is retried
+    assert len(first) == len(second) == 8
+    assert not first & second  # the second run took the next ones
 
 
 # -- 7. configurations that parse but would break later ----------------------------------
@@ -231,3 +397,58 @@ def test_config_with_a_utf8_bom_is_read(tmp_path, capsys):
     path.write_bytes(f'\ufeffstore = {store}\n[sources.zgcgw]\nevery = "45m"\n'.encode())
     assert scheduler_main(["--config", str(path), "--list"]) == 0
     assert "every 45m" in capsys.readouterr().out
+
+
+# -- 8. the gzip bomb counts like the big page; redirect loops are remembered -------------
+
+
+def test_gzip_bomb_and_big_page_both_count_as_errors(tmp_path):
+    bomb, big = article_path(1), article_path(2)
+    files = {COLUMN: listing_html([bomb, big]),
+             "/bomb.gz": gzip.compress(b"<html>" + b" " * (8 << 20), compresslevel=9),
+             big: article_html("大", "x" * (3 << 20))}
+    site_dir = make_site(tmp_path / "site", files, [
+        {"path": bomb, "file": "/bomb.gz", "content_type": "text/html",
+         "headers": {"Content-Encoding": "gzip"}}])
+    db_path = tmp_path / "store.db"
+    with serve(site_dir) as site:
+        result = crawl(site.base_url, db_path, {"DOWNLOAD_MAXSIZE": str(1 << 20),
+                                                "DOWNLOAD_WARNSIZE": "0"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_row = last_run(db_path)
+    assert run_row["errors"] == 2 and run_row["stats"]["zgcwatch/errors/too_big"] == 2
+    assert run_row["message"].startswith("2 pages failed")
+
+
+def test_redirect_loop_logged_once_and_not_asked_again(tmp_path):
+    a, b, c = article_path(1), article_path(2), article_path(3)
+    site_dir = make_site(tmp_path / "site", {COLUMN: listing_html([a, c])}, [
+        {"path": a, "redirect": b}, {"path": b, "redirect": a}, {"path": c, "redirect": c}])
+    db_path = tmp_path / "store.db"
+    with serve(site_dir) as site:
+        first = crawl(site.base_url, db_path)
+        seen = len(site.requests)
+        second = crawl(site.base_url, db_path)
+        again = requested_articles(site.requests[seen:])
+    assert first.returncode == second.returncode == 0, first.stderr[-3000:]
+    loops = [line for line in first.stderr.splitlines() if "(redirect_loop)" in line]
+    assert len(loops) == 2, loops
+    assert f"{LIVE}{a} -> {LIVE}{b} -> {LIVE}{a}" in "\n".join(loops)
+    dead = rows(db_path, "SELECT url, reason, hits FROM dead_urls ORDER BY url")
+    assert dead == [{"url": LIVE + p, "reason": "redirect loop", "hits": 1} for p in (a, b, c)]
+    assert again == []
+    assert "(redirect_loop)" not in second.stderr
+
+
+@pytest.mark.parametrize("stats, expected", [
+    ({"zgcwatch/listing/failed/DownloadTimeoutError": 2, "zgcwatch/errors": 2},
+     ("failed", "site unreachable for listings (DownloadTimeoutError x2)")),
+    ({"zgcwatch/listing/failed/http_503": 1, "zgcwatch/errors": 1},
+     ("failed", "service unavailable (503)")),
+    ({"zgcwatch/listing/links": 3, "zgcwatch/listing/failed/http_429": 1, "zgcwatch/errors": 1},
+     ("partial", "1 page failed; rate limited (429)")),
+    ({"zgcwatch/errors": 0}, ("partial", "no article links in any listing: has the layout "
+                                         "changed?")),
+])
+def test_run_message_names_the_cause_before_guessing_at_the_layout(stats, expected):
+    assert judge({"downloader/response_count": 3, **stats}, "finished", True) == expected
