@@ -16,6 +16,7 @@ import logging
 import logging.handlers
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -90,6 +91,9 @@ class Crawls:
             self._active += 1
         try:
             return self._run(source)
+        except (StoreError, sqlite3.Error) as exc:  # a full or broken store: one line
+            logger.error("%s: the crawl could not be recorded: %s", source.name, exc)
+            return None
         except Exception:  # a job boundary: log, keep the daemon and the other source going
             logger.exception("%s: the daemon failed to run or record the crawl", source.name)
             return None

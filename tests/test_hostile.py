@@ -17,7 +17,9 @@ from pathlib import Path
 
 import pytest
 
+from crawler.daemon_config import parse
 from crawler.runlog import judge
+from scheduler import Crawls
 from scheduler import main as scheduler_main
 from store import open_store
 from tests.conftest import FAST, ROOT
@@ -452,3 +454,16 @@ def test_redirect_loop_logged_once_and_not_asked_again(tmp_path):
 ])
 def test_run_message_names_the_cause_before_guessing_at_the_layout(stats, expected):
     assert judge({"downloader/response_count": 3, **stats}, "finished", True) == expected
+
+
+def test_daemon_logs_one_line_when_the_store_cannot_record_a_crawl(tmp_path, caplog):
+    folder = tmp_path / "store.db"
+    folder.mkdir()  # the store turned unusable while the daemon ran: the crawl refuses it
+    config = parse({"store": str(folder),
+                    "sources": {"zgcgw": {"base_url": "http://127.0.0.1:9"}}})
+    with caplog.at_level("ERROR", logger="zgcwatch.scheduler"):
+        assert Crawls(config).run(config.sources["zgcgw"]) is None
+    [record] = [r for r in caplog.records if r.name == "zgcwatch.scheduler"]
+    assert record.getMessage() == (f"zgcgw: the crawl could not be recorded: {folder} is a "
+                                   "folder, not a SQLite file")
+    assert record.exc_info is None
