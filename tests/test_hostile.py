@@ -240,6 +240,22 @@ def test_listing_redirected_off_site_alone_fails_the_run(tmp_path):
         ("failed", f"listing {COLUMN} redirected off the site to {off_site}")
 
 
+@pytest.mark.parametrize("routes", [
+    [{"path": COLUMN, "redirect": COLUMN}],
+    [{"path": COLUMN, "redirect": "/zgc/b.html"}, {"path": "/zgc/b.html", "redirect": COLUMN}],
+])
+def test_listing_redirect_loop_fails_the_listing_with_a_message(tmp_path, routes):
+    site_dir = make_site(tmp_path / "site", {}, routes)
+    db_path = tmp_path / "store.db"
+    with serve(site_dir) as site:
+        result = crawl(site.base_url, db_path)
+        assert len(site.requests) <= 8  # robots.txt, then at most 6 hops
+    assert result.returncode == 1, result.stderr[-3000:]
+    run_row = last_run(db_path)
+    assert (run_row["status"], run_row["message"]) == \
+        ("failed", f"listing {COLUMN} redirect loop at {LIVE}{COLUMN}")
+
+
 # -- 4. a full disk --------------------------------------------------------------------
 
 
