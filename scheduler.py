@@ -18,6 +18,7 @@ import logging
 import logging.handlers
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -36,7 +37,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from crawler.alerts import Alerts
 from crawler.daemon_config import ConfigError, cron_trigger, format_duration, load
 from store.articles import utcnow
-from store.db import StoreError, open_store
+from store.db import StoreError, check_writable, open_store
 from store.runs import (
     COUNTS,
     finish_run,
@@ -94,6 +95,9 @@ class Crawls:
             self._active += 1
         try:
             row = self._run(source)
+        except (StoreError, sqlite3.Error) as exc:  # a full or broken store: one line
+            logger.error("%s: the crawl could not be recorded: %s", source.name, exc)
+            return None
         except Exception:  # a job boundary: log, keep the daemon and the other source going
             logger.exception("%s: the daemon failed to run or record the crawl", source.name)
             return None
@@ -498,7 +502,11 @@ def main(argv=None):
         daemon.install_signals()
         lock = take_lock(daemon.crawls.store)
         try:
-            open_store(daemon.crawls.store).conn.close()  # migrate and load seeds once, here
+            db = open_store(daemon.crawls.store)  # migrate and load seeds once, here
+            try:
+                check_writable(db, daemon.crawls.store)
+            finally:
+                db.conn.close()
             return daemon.once() if args.once else daemon.serve()
         finally:
             os.close(lock)

@@ -91,6 +91,7 @@ def full_crawl(root, base_url, pages, workers, round_no=0):
         "ZGCWATCH_CHINADAILY_SECTIONS": "/china/society",
         "ZGCWATCH_CHINADAILY_SEARCH": "",
         "ZGCWATCH_MAX_PAGES": str(pages),
+        "ZGCWATCH_MAX_NEW_ARTICLES": "0",  # the whole site in one run: it measures throughput
         "ZGCWATCH_EXTRACT_WORKERS": str(workers),
         "CONCURRENT_REQUESTS": "16", "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
         "LOG_LEVEL": "WARNING",

@@ -6,10 +6,12 @@ the key at fault and what was expected, e.g.
 """
 
 import json
+import math
 import os
 import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -28,6 +30,9 @@ DEFAULT_ALERT_AFTER = 3  # runs in a row that failed or found no links before a 
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 DURATION = re.compile(r"^(\d+)([smhd])$")
 DURATION_HINT = 'a duration like "90s", "45m", "2h", "1d"'
+# Longer overflows datetime arithmetic (3000000d is past year 9999) and means nothing
+# for a monitor: an hourly run that waits more than a year is a typo.
+MAX_DURATION = 366 * 86400
 SETTING_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")  # crontab: 0 and 7 = Sunday
 
@@ -83,8 +88,8 @@ def load(path=None, environ=None):
     if path:
         path = Path(path)
         try:
-            with path.open("rb") as fh:
-                data = tomllib.load(fh)
+            # utf-8-sig: editors on Windows save a BOM that tomllib calls "Invalid statement".
+            data = tomllib.loads(path.read_bytes().decode("utf-8-sig"))
         except OSError as exc:
             raise ConfigError(f"config {path}: cannot read it: {exc.strerror}") from exc
         except tomllib.TOMLDecodeError as exc:
@@ -232,13 +237,21 @@ def _duration(table, key, where, default, allow_zero=False):
     seconds = parse_duration(value) if isinstance(value, str) else None
     if seconds is None or (seconds == 0 and not allow_zero):
         raise ConfigError(f"{where}{key}: expected {DURATION_HINT}, got {_show(value)}")
+    if seconds > MAX_DURATION:
+        raise ConfigError(f"{where}{key}: expected a duration of at most "
+                          f"{format_duration(MAX_DURATION)}, got {_show(value)}")
     return seconds
 
 
 def parse_duration(text):
     """Seconds in "90s", "45m", "2h" or "1d"; None when the text is not such a duration."""
     match = DURATION.match(text.strip())
-    return float(int(match[1]) * UNITS[match[2]]) if match else None
+    if not match:
+        return None
+    try:
+        return float(int(match[1]) * UNITS[match[2]])
+    except OverflowError:  # more digits than a float holds: too long, as _duration says
+        return math.inf
 
 
 def format_duration(seconds):
@@ -261,10 +274,14 @@ def cron_trigger(expr, key="cron", timezone=None, jitter=None):
         raise ConfigError(f"{key}: {hint}, got {_show(expr)}")
     try:
         weekday = _cron_weekdays(fields[4])
-        return CronTrigger(minute=fields[0], hour=fields[1], day=fields[2], month=fields[3],
-                           day_of_week=weekday, timezone=timezone, jitter=jitter)
+        trigger = CronTrigger(minute=fields[0], hour=fields[1], day=fields[2], month=fields[3],
+                              day_of_week=weekday, timezone=timezone, jitter=jitter)
     except ValueError as exc:
         raise ConfigError(f"{key}: {hint}, got {_show(expr)} ({exc})") from exc
+    # "0 0 30 2 *" parses, then the daemon idles forever: say so now.
+    if trigger.get_next_fire_time(None, datetime.now(trigger.timezone)) is None:
+        raise ConfigError(f"{key}: {_show(expr)} never fires (no such date)")
+    return trigger
 
 
 def _cron_weekdays(spec):

@@ -68,6 +68,7 @@ _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", 
 # GB18030 is a superset of both, and pages that say gb2312 often use GBK characters
 _ENCODING_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030"}
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # C0 and DEL; not \t \n \r
 _ATTACHMENT = re.compile(r"^(?:附件|相关附件|Attachments?)\s*[:：]", re.I)
 _AUTHOR_ZH = re.compile(r"作者\s*[:：]\s*([^\s　|]+)")
 _BY = re.compile(r"^By\s+(.+?)(?:\s+in\s+[A-Z][\w .'-]*)?$")
@@ -81,7 +82,7 @@ def extract_article(pages: list[tuple[str, bytes]], source: str, now=None) -> Ex
     hints = SITES.get(source, GENERIC)
     trees, paragraphs = [], []
     for number, (url, raw) in enumerate(pages, start=1):
-        tree, problem = _parse(raw)
+        tree, raw, problem = _parse(raw)
         if problem:
             out.warnings.append(f"page {number}: {problem}")
             continue
@@ -101,34 +102,52 @@ def extract_article(pages: list[tuple[str, bytes]], source: str, now=None) -> Ex
 
 
 def _parse(raw):
-    """(lxml tree, None) for an HTML page, else (None, what is wrong with it)."""
+    """(lxml tree, what trafilatura reads, None) for an HTML page, else (None, None, problem).
+
+    Control characters (a NUL, a stray form feed) are removed rather than judged: lxml
+    refuses them, and one of them must not cost a story. A page full of them is binary.
+    """
     if not raw or not raw.strip():
-        return None, "empty"
+        return None, None, "empty"
     if raw.lstrip()[:5] == b"%PDF-":
-        return None, "not html (pdf)"
+        return None, None, "not html (pdf)"
     text = _decode(raw)
     sample = text[:4000]
-    if "\x00" in sample or sample.count("\ufffd") > len(sample) // 20 or "<" not in sample:
-        return None, "not html"
+    controls = len(_CONTROL.findall(sample))
+    if controls > len(sample) // 100 or sample.count("\ufffd") > len(sample) // 20 \
+            or "<" not in sample:
+        return None, None, "not html"
+    if controls or _CONTROL.search(text):
+        text = raw = _CONTROL.sub("", text)  # trafilatura reads the cleaned text too
     try:
-        return lxml.html.document_fromstring(_XML_DECLARATION.sub("", text)), None
+        return lxml.html.document_fromstring(_XML_DECLARATION.sub("", text)), raw, None
     except (etree.ParserError, ValueError) as exc:
-        return None, f"unparsable html ({exc})"
+        return None, None, f"unparsable html ({exc})"
 
 
 def _decode(raw):
-    """Text of a page by its declared charset (often only in a meta tag), else sniffed."""
+    """Text of a page by its declared charset (often only in a meta tag), else sniffed.
+
+    A page that declares its charset is read by it even with a few invalid bytes in it
+    (replaced): trying the next candidate would turn a whole UTF-8 page into mojibake.
+    """
     if raw[:3] == b"\xef\xbb\xbf":
         return raw[3:].decode("utf-8", "replace")
     match = _CHARSET.search(raw[:4096])
     declared = match[1].decode("ascii").lower() if match else None
-    for encoding in (_ENCODING_ALIASES.get(declared, declared), "utf-8", "gb18030"):
+    declared = _ENCODING_ALIASES.get(declared, declared)
+    for encoding in (declared, "utf-8", "gb18030"):
         if not encoding:
             continue
         try:
             return raw.decode(encoding)
-        except (LookupError, UnicodeDecodeError):
+        except LookupError:
             continue
+        except UnicodeDecodeError:
+            if encoding == declared:
+                text = raw.decode(encoding, "replace")
+                if text.count("\ufffd") <= len(text) // 1000:
+                    return text
     return raw.decode("utf-8", "replace")
 
 

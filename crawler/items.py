@@ -26,6 +26,15 @@ class AliasItem:
 
 
 @dataclass
+class DeadUrlItem:
+    """A URL that leads nowhere (a redirect loop): not requested again for a while."""
+
+    url: str
+    source: str
+    reason: str
+
+
+@dataclass
 class StoryItem:
     """What the pipeline stored for one article: the exported, human-readable record."""
 

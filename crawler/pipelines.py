@@ -8,19 +8,23 @@ import sqlite3
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from scrapy.exceptions import DropItem
+from scrapy.utils.defer import deferred_from_coro
 
 from crawler.analysis import analyze, warm_up, worker_init
 from crawler.dedup import DedupIndex, body_hash
-from crawler.items import AliasItem, ArticleItem, StoryItem
+from crawler.items import AliasItem, ArticleItem, DeadUrlItem, StoryItem
 from store import open_store
 from store.articles import (
     add_alias,
     article_id,
+    count_fetch,
     get_article,
+    mark_dead,
     save_raw_pages,
     upsert_article,
     utcnow,
 )
+from store.db import is_full
 from store.runs import recount_finished
 from store.signatures import (
     load_bodies,
@@ -65,11 +69,13 @@ class ArticleProcessor:
                     db["articles"].update(id_, {"body_hash": new})
 
     def store(self, url, source, analysis, pages=(), aliases=(), now=None, run_id=None,
-              save_pages=True):
+              save_pages=True, fetched=False):
         """Score, dedup and upsert one extracted story; return (StoryItem, created).
 
         `run_id`: the crawl run storing it (`crawl_runs.id`), which counts it.
         `save_pages`: keep the pages' HTML (a reprocess re-reads what is kept already).
+        `fetched`: the pages were just fetched (not reprocessed): count the fetch, so an
+        incomplete article is asked again only a few times.
 
         One write transaction: crawls of both sources may run at once in two processes,
         and each must see the other's articles before deciding what is a copy.
@@ -79,6 +85,8 @@ class ArticleProcessor:
                 self._catch_up()
             story, created = self._store(url, source, analysis, pages, aliases, now, run_id,
                                          save_pages)
+            if fetched:
+                count_fetch(self.db, story.id, created)
         self.watermark = max(self.watermark, story.id)
         return story, created
 
@@ -217,6 +225,7 @@ class StorePipeline:
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="zgcwatch-store")
         self.processor = None  # lives in the writer thread, like its connection
         self.pending_aliases = []  # writer thread only
+        self.full = False  # the store said "database or disk is full": the crawl is stopping
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -271,6 +280,10 @@ class StorePipeline:
         if isinstance(item, AliasItem):
             await asyncio.wrap_future(self.writer.submit(self._remember_alias, item))
             raise DropItem(f"alias {item.url} -> {item.target}", log_level="DEBUG")
+        if isinstance(item, DeadUrlItem):
+            await asyncio.wrap_future(self.writer.submit(
+                mark_dead, self.processor.db, item.url, item.source, item.reason))
+            raise DropItem(f"dead URL {item.url} ({item.reason})", log_level="DEBUG")
         if not isinstance(item, ArticleItem):
             return item
         args = ([(url, body) for url, _, body in item.pages], item.source, item.listing_title)
@@ -283,15 +296,26 @@ class StorePipeline:
         try:
             story, created = await asyncio.wrap_future(self.writer.submit(
                 self.processor.store, item.url, item.source, analysis, item.pages,
-                item.aliases, None, getattr(self.crawler.spider, "run_id", None)))
+                item.aliases, None, getattr(self.crawler.spider, "run_id", None), True))
         except sqlite3.OperationalError as exc:
             # Locked past the busy timeout, or the disk is full: the transaction rolled
             # back, so nothing half-written stays; the URL is not known, the next run retries.
             self.crawler.stats.inc_value("zgcwatch/errors/store")
             self.crawler.stats.inc_value("zgcwatch/errors")
+            if is_full(exc):
+                self._stop_full(exc)
             raise DropItem(f"not stored ({exc}): {item.url}", log_level="ERROR") from exc
         self._count(story, created, analysis.extracted.warnings)
         return story
+
+    def _stop_full(self, exc):
+        """The store is full: stop the crawl now, every page fetched from here would be lost."""
+        if self.full:
+            return
+        self.full = True
+        self.crawler.stats.set_value("zgcwatch/store_full", 1)
+        logger.error("store full (%s): stopping the crawl", exc)
+        deferred_from_coro(self.crawler.engine.close_spider_async(reason="store_full"))
 
     def _count(self, story, created, warnings):
         """Namespaced stats: what was new, what was a duplicate, what lost its fields.

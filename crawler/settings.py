@@ -19,6 +19,8 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_TIMES = 2  # 5xx and timeouts, each retry delayed by the back-off middleware
 ZGCWATCH_RETRY_BACKOFF = 2.0  # seconds before the first retry, doubled for each further one
 ZGCWATCH_RETRY_BACKOFF_MAX = 60.0
+# A 429/503's Retry-After is obeyed up to this many seconds; a longer one: no retry this run.
+ZGCWATCH_RETRY_AFTER_MAX = 120.0
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024  # an article page is < 1 MB; anything huge is not one
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
@@ -40,6 +42,10 @@ LOG_LEVEL = "INFO"
 # zgcwatch: where to look, how deep to go, where to store.
 ZGCWATCH_DB = None  # None: the ZGCWATCH_DB environment variable, else data/zgcwatch.db
 ZGCWATCH_MAX_PAGES = 5  # listing pages per section/column/query; the first run backfills this deep
+# Caps that keep a run inside the hour (about 2 s an article at the polite defaults);
+# links over a cap are left for the next run. 0: no cap.
+ZGCWATCH_MAX_LINKS_PER_PAGE = 100  # new article links taken from one listing page
+ZGCWATCH_MAX_NEW_ARTICLES = 200  # new articles requested in one run
 ZGCWATCH_CHINADAILY_SECTIONS = [
     "/china/governmentandpolicy",
     "/china/society",
@@ -54,4 +60,7 @@ ZGCWATCH_ZGCGW_COLUMNS = [
 # Processes analysing stories off the reactor thread (extract, score, sign, segment for
 # search, compress); 0 = in-line. The store write runs in a thread of the crawl itself.
 ZGCWATCH_EXTRACT_WORKERS = 1
+# An article stored without title, date or body is fetched again at the next runs, until
+# it has been fetched this many times: one broken answer must not lose a story for good.
+ZGCWATCH_INCOMPLETE_FETCHES = 3
 ZGCWATCH_DEDUP_THRESHOLD = 0.7  # body ratio: copies score 0.91+, other stories <= 0.47

@@ -1,6 +1,6 @@
 """`python -m store init|check|reindex|metadata|serve`: the store's command line.
 
-- `init`, `check`: create or migrate the store and report its tables.
+- `init`, `check`: create or migrate the store, check it takes writes, report its tables.
 - `reindex`: rebuild the full-text search index of every article.
 - `metadata`: print the Datasette metadata for the store file (keyed by its name).
 - `serve [--host 127.0.0.1] [--port 8001] [datasette options]`: browse it with Datasette.
@@ -15,7 +15,7 @@ import sqlite3
 import sys
 import time
 
-from store.db import StoreError, db_path, open_store
+from store.db import StoreError, check_writable, db_path, open_store
 
 COMMANDS = ["init", "check", "reindex", "metadata", "serve"]
 
@@ -43,6 +43,8 @@ def main(argv=None):
         return 0
     try:
         db = open_store(path)
+        if args.command in ("init", "check", "reindex"):
+            check_writable(db, path)
         if args.command == "reindex":
             return reindex(db, path)
         if args.command == "serve":

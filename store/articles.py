@@ -26,6 +26,51 @@ def known_urls(db, source=None):
     return {row[0] for row in rows}
 
 
+# Missing any of these, an article may come from a transient or broken answer.
+INCOMPLETE = "(coalesce(title, '') = '' OR coalesce(published, '') = '' OR coalesce(body, '') = '')"
+
+
+def refetch_urls(db, source, max_fetches):
+    """URLs of `source`'s incomplete articles (and their aliases) fetched < max_fetches times.
+
+    A page answered without its headline, date or text (a server error dressed as a page,
+    a truncated body) is asked again at the next runs; after `max_fetches` it is final.
+    """
+    rows = db.execute(
+        f"WITH due AS (SELECT id, url FROM articles WHERE source = ? AND {INCOMPLETE} "
+        "AND coalesce(fetches, 1) < ?) "
+        "SELECT url FROM due UNION "
+        "SELECT a.url FROM url_aliases a JOIN due ON due.id = a.article_id",
+        [source, max_fetches],
+    )
+    return {row[0] for row in rows}
+
+
+def count_fetch(db, article_id, created):
+    """Count one more fetch of a stored article (the first when it was just created)."""
+    with write_transaction(db):
+        db.execute("UPDATE articles SET fetches = CASE WHEN ? THEN 1 "
+                   "ELSE coalesce(fetches, 1) + 1 END WHERE id = ?", [created, article_id])
+
+
+def dead_urls(db, source, since):
+    """URLs of `source` found dead (a redirect loop) at or after `since`: not asked again yet."""
+    rows = db.execute("SELECT url FROM dead_urls WHERE source = ? AND last_seen >= ?",
+                      [source, since])
+    return {row[0] for row in rows}
+
+
+def mark_dead(db, url, source, reason, now=None):
+    """Remember that `url` leads nowhere (e.g. "redirect loop"), or that it still does."""
+    now = now or utcnow()
+    with write_transaction(db):
+        db.execute(
+            "INSERT INTO dead_urls (url, source, reason, first_seen, last_seen) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(url) DO UPDATE SET "
+            "reason = excluded.reason, last_seen = excluded.last_seen, hits = hits + 1",
+            [url, source, reason, now, now])
+
+
 def article_id(db, url):
     """The id of the article stored at `url` or aliased to it, else None."""
     row = db.execute(

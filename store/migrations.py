@@ -237,3 +237,23 @@ def add_notifications(db):
                "ON notifications(target, article_id) WHERE kind = 'story'")
     db.execute("CREATE INDEX IF NOT EXISTS idx_notifications_source "
                "ON notifications(source, target, kind)")
+
+
+@migration(7)
+def add_refetch_and_dead_urls(db):
+    """articles.fetches (an incomplete article is fetched again) and dead_urls (loops)."""
+    if "fetches" not in {row[1] for row in db.execute("PRAGMA table_info(articles)")}:
+        # NULL for rows stored before v7: counted as fetched once.
+        db.execute("ALTER TABLE articles ADD COLUMN fetches INTEGER")
+    db.execute(
+        """
+        CREATE TABLE IF NOT EXISTS dead_urls (
+            url TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_seen TEXT NOT NULL,
+            hits INTEGER NOT NULL DEFAULT 1
+        )
+        """
+    )

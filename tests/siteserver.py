@@ -63,6 +63,12 @@ class FixtureSite:
         with self._server.log_lock:
             return list(self._server.request_log)
 
+    @property
+    def timed_requests(self) -> list[tuple[float, str]]:
+        """(time.monotonic() at arrival, path with query) of each request, in order."""
+        with self._server.log_lock:
+            return list(self._server.request_times)
+
     def url(self, path: str) -> str:
         """The absolute URL of a site path on this server."""
         return self.base_url + path
@@ -97,6 +103,7 @@ class _Server(ThreadingHTTPServer):
         self.log = log
         self.log_lock = threading.Lock()
         self.request_log: list[str] = []
+        self.request_times: list[tuple[float, str]] = []
         self.stopping = threading.Event()
         super().__init__(("127.0.0.1", port), _Handler)
 
@@ -129,6 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
         logged = path + (f"?{split.query}" if split.query else "")
         with self.server.log_lock:
             self.server.request_log.append(logged)
+            self.server.request_times.append((time.monotonic(), logged))
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         route = match_route(self.server.routes, path, query) or {}
         delay = float(route.get("delay", 0))

@@ -13,7 +13,7 @@ from twisted.python.failure import Failure
 
 from crawler import settings as project_settings
 from crawler.items import AliasItem, ArticleItem
-from crawler.spiders.base import Chain, Link
+from crawler.spiders.base import REDIRECTS, Chain, Link
 from crawler.spiders.chinadaily import ChinadailySpider
 from store.articles import add_alias, upsert_article
 from store.db import open_store
@@ -23,6 +23,8 @@ from tests.conftest import spider_factory, spider_stats
 FIXTURES = Path(__file__).parent / "fixtures" / "chinadaily"
 SITE = FIXTURES / "site"
 LIVE = "https://www.chinadaily.com.cn"
+# Listings follow their redirects themselves (off-site ones are refused).
+LISTING_REDIRECTS = {"redirects": 0, "dont_redirect": True, "handle_httpstatus_list": REDIRECTS}
 MIRROR = "http://127.0.0.1:8999"
 SEARCH = "https://newssearch.chinadaily.com.cn/rest/en/search"
 
@@ -251,7 +253,8 @@ def test_listing_page_requests_the_next_page(spider):
             next_page.priority) == (MIRROR + "/china/society/page_2.html", spider.parse_listing,
                                     spider.listing_failed, True, 10)
     assert next_page.meta == {"chain": "/china/society", "page_no": 2,
-                              "live_url": LIVE + "/china/society/page_2.html"}
+                              "live_url": LIVE + "/china/society/page_2.html",
+                              **LISTING_REDIRECTS}
     assert spider.chains["/china/society"] == Chain(
         "/china/society", visited={LIVE + "/china/society"})
     assert spider.listing_complete is False
@@ -332,10 +335,12 @@ def test_max_pages_ends_the_chain(make_spider, max_pages, page_no):
 
 def test_state_is_read_from_the_store(tmp_path, make_spider):
     db = open_store(tmp_path / "zgcwatch.db")
-    article_id, _ = upsert_article(db, {"url": live("policy"), "source": "chinadaily"})
+    complete = {"title": "T", "published": "2024-05-20", "body": "B"}  # else fetched again
+    article_id, _ = upsert_article(db, {"url": live("policy"), "source": "chinadaily",
+                                        **complete})
     add_alias(db, LIVE + P["old_form"], article_id, "redirect")
     upsert_article(db, {"url": "https://zgcgw.beijing.gov.cn/zgc/yw/gzdt/1/index.html",
-                        "source": "zgcgw"})
+                        "source": "zgcgw", **complete})
     finish_run(db, start_run(db, "chinadaily"), "ok", listing_complete=True)
     db.conn.close()
     spider = make_spider()
@@ -363,7 +368,7 @@ def test_search_page_one(spider):
     assert (next_page.url, next_page.callback) == (MIRROR + "/rest/en/search" + query,
                                                    spider.parse_search)
     assert next_page.meta == {"chain": "search:Zhongguancun returnees", "page_no": 2,
-                              "live_url": SEARCH + query}
+                              "live_url": SEARCH + query, **LISTING_REDIRECTS}
 
 
 def test_search_last_page_ends_the_chain(spider):
@@ -539,7 +544,8 @@ def test_failed_listing_leaves_its_chain_incomplete(spider):
     spider.listing_failed(failure(request, error))
     assert spider.chains["/china/society"] == Chain("/china/society", done=True, complete=False)
     assert spider.listing_complete is False
-    assert stats(spider) == {"zgcwatch/errors/http_503": 1, "zgcwatch/errors": 1}
+    assert stats(spider) == {"zgcwatch/errors/http_503": 1, "zgcwatch/errors": 1,
+                             "zgcwatch/listing/failed/http_503": 1}
 
 
 def test_search_requests_carry_the_search_page_as_referer(spider):

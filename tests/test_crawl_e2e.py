@@ -187,8 +187,13 @@ def test_second_crawl_fetches_only_the_new_article(site_copy, tmp_path):
             (FIXTURES / source / "new_article" / "expected.json").read_text("utf-8")
         )["articles"]}
         assert added == want
+        # Only those stored without a title, date or body (the empty video page...) are
+        # asked again, a few runs long: the first answer may have been a broken one.
+        incomplete = {urlsplit(r["url"]).path for r in rows(
+            db_path, "SELECT url FROM articles WHERE source = ? AND (title IS NULL OR "
+                     "published IS NULL OR coalesce(body, '') = '')", [source])}
         refetched = article_paths(second) & {urlsplit(u).path for u in before}
-        assert refetched == set(), f"re-requested stored articles: {refetched}"
+        assert refetched == incomplete, f"re-requested stored articles: {refetched}"
         run = rows(db_path, "SELECT * FROM crawl_runs WHERE source = ? ORDER BY id DESC "
                             "LIMIT 1", [source])[0]
         assert run["articles_new"] == 1 and run["stories_new"] == 1

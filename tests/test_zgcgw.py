@@ -11,7 +11,7 @@ from twisted.python.failure import Failure
 
 from crawler import settings as project_settings
 from crawler.items import AliasItem, ArticleItem
-from crawler.spiders.base import Chain, Link
+from crawler.spiders.base import REDIRECTS, Chain, Link
 from crawler.spiders.zgcgw import ZgcgwSpider
 from tests.conftest import spider_factory, spider_stats
 
@@ -271,7 +271,9 @@ def test_next_page_is_requested_with_the_chain(spider):
     assert (next_page.url, next_page.callback, next_page.errback) == (
         MIRROR + "/zgc/yw/gzdt/10870019-3.html", spider.parse_listing, spider.listing_failed)
     assert next_page.meta == {"chain": GZDT, "page_no": 3,
-                              "live_url": LIVE + "/zgc/yw/gzdt/10870019-3.html"}
+                              "live_url": LIVE + "/zgc/yw/gzdt/10870019-3.html",
+                              "redirects": 0, "dont_redirect": True,
+                              "handle_httpstatus_list": REDIRECTS}
 
 
 @pytest.mark.parametrize("edit", [same, drop_total])
@@ -304,7 +306,8 @@ def test_columns_come_from_settings(make_spider):
         return [r async for r in spider.start()]
 
     assert [(r.url, r.meta) for r in asyncio.run(collect())] == [
-        (MIRROR + c, {"chain": c, "page_no": 1, "live_url": LIVE + c})
+        (MIRROR + c, {"chain": c, "page_no": 1, "live_url": LIVE + c, "redirects": 0,
+                      "dont_redirect": True, "handle_httpstatus_list": REDIRECTS})
         for c in (GZDT, TZGG, ENGLISH)
     ]
     spider = make_spider(ZGCWATCH_ZGCGW_COLUMNS=" zgc/zwgk/tzgg/index.html ")

@@ -5,18 +5,23 @@ import sys
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
 
-from store import StoreError, open_store
+from store import StoreError, check_writable, open_store
 
 
 class Command(ScrapyCrawl):
     """Scrapy's crawl, plus: a broken store or an unreachable site is exit code 1."""
 
     def run(self, args, opts):
-        """Refuse a broken store in one line, crawl, then exit as the run ended."""
+        """Refuse a broken or unwritable store in one line, crawl, then exit as the run ended."""
         if len(args) != 1:
             raise UsageError("give exactly one spider: chinadaily or zgcgw")
+        path = self.settings.get("ZGCWATCH_DB") or None
         try:
-            open_store(self.settings.get("ZGCWATCH_DB") or None).conn.close()
+            db = open_store(path)
+            try:  # before the first request: a store that cannot take the articles stops here
+                check_writable(db, path)
+            finally:
+                db.conn.close()
         except StoreError as exc:
             print(f"zgcwatch: {exc}", file=sys.stderr)
             self.exitcode = 1

@@ -1,5 +1,6 @@
 """What both spiders share: listing chains, incremental skipping, article pages, errors."""
 
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -8,11 +9,12 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 
-from crawler.items import AliasItem, ArticleItem
+from crawler.items import AliasItem, ArticleItem, DeadUrlItem
 from crawler.urls import SiteMap
 from store.state import crawl_state
 
 REDIRECTS = [301, 302, 303, 307, 308]
+MAX_LISTING_REDIRECTS = 5
 
 
 @dataclass
@@ -32,6 +34,19 @@ class Chain:
     done: bool = False
     complete: bool = False
     visited: set = field(default_factory=set)  # listing pages seen: a loop ends the chain
+    capped: bool = False  # links were left for the next run
+
+
+def listing_page(parse):
+    """Decorate a listing callback: follow or refuse a redirect, else parse the page."""
+
+    @functools.wraps(parse)
+    def callback(self, response):
+        if response.status in REDIRECTS:
+            return self.follow_listing_redirect(response)
+        return parse(self, response)
+
+    return callback
 
 
 class MonitorSpider(scrapy.Spider):
@@ -45,13 +60,20 @@ class MonitorSpider(scrapy.Spider):
         self.known = set()
         self.stop_early = False
         self.max_pages = 5
+        self.max_links = 0  # new article requests per listing page (0: no cap)
+        self.max_articles = 0  # new article requests per run (0: no cap)
+        self.requested = 0
+        self.listing_problems = []  # one line each, for the run's message
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.max_pages = max(1, crawler.settings.getint("ZGCWATCH_MAX_PAGES", 5))
+        spider.max_links = max(0, crawler.settings.getint("ZGCWATCH_MAX_LINKS_PER_PAGE", 0))
+        spider.max_articles = max(0, crawler.settings.getint("ZGCWATCH_MAX_NEW_ARTICLES", 0))
         spider.known, spider.stop_early = crawl_state(
-            crawler.settings.get("ZGCWATCH_DB") or None, spider.name
+            crawler.settings.get("ZGCWATCH_DB") or None, spider.name,
+            max_fetches=crawler.settings.getint("ZGCWATCH_INCOMPLETE_FETCHES", 3),
         )
         return spider
 
@@ -61,18 +83,51 @@ class MonitorSpider(scrapy.Spider):
         return bool(self.chains) and all(c.complete for c in self.chains.values())
 
     # -- listings -------------------------------------------------------------------
-    def listing_request(self, live_url, chain, page_no, callback=None):
-        """A request for one listing page of `chain`."""
+    def listing_request(self, live_url, chain, page_no, callback=None, redirects=0):
+        """A request for one listing page of `chain`.
+
+        Redirects are followed by the callback (see `listing_page`), not by Scrapy:
+        listings skip the offsite filter (dont_filter), so a redirect must not take them
+        to another host unchecked.
+        """
         self.chains.setdefault(chain, Chain(chain))
         return scrapy.Request(
             self.sites.fetch_url(live_url),
             callback=callback or self.parse_listing,
             errback=self.listing_failed,
-            meta={"chain": chain, "page_no": page_no, "live_url": live_url},
+            meta={"chain": chain, "page_no": page_no, "live_url": live_url,
+                  "redirects": redirects, "dont_redirect": True,
+                  "handle_httpstatus_list": REDIRECTS},
             dont_filter=True,  # listings are always fetched, even if seen by a twin chain
             priority=10,
         )
 
+    def follow_listing_redirect(self, response):
+        """A listing redirected: request the target on the source's hosts, else fail the chain.
+
+        The same rule as for articles (`follow_redirect`): the source's own hosts only.
+        """
+        meta = response.meta
+        location = response.headers.get("Location", b"").decode("latin-1")
+        target = self.sites.live_url(location, meta["live_url"]) if location else None
+        chain = self.chains[meta["chain"]]
+        problem = None
+        if not target:
+            problem = "redirect without a Location"
+        elif not self.sites.owns(target):
+            problem = f"redirected off the site to {target}"
+        elif target == meta["live_url"] or meta["redirects"] >= MAX_LISTING_REDIRECTS:
+            problem = f"redirect loop at {target}"
+        if problem:
+            chain.done, chain.complete = True, False
+            self.crawler.stats.inc_value("zgcwatch/listing/failed/redirect")
+            self.count_error("listing_redirect", f"{meta['live_url']}: {problem}", "listing")
+            self.listing_problems.append(f"listing {chain.name} {problem}")
+            return []
+        return [self.listing_request(target, meta["chain"], meta["page_no"],
+                                     response.request.callback, meta["redirects"] + 1)]
+
+    @listing_page
     def parse_listing(self, response):
         """A listing page: request its new articles, then decide on the next page."""
         requests, new, found = self.follow_links(response, self._parse_links(response))
@@ -95,8 +150,13 @@ class MonitorSpider(scrapy.Spider):
         raise NotImplementedError
 
     def follow_links(self, response, links):
-        """Requests for the new articles among `links`, the count of new ones, and of all."""
-        requests, new, seen = [], 0, set()
+        """Requests for the new articles among `links`, the count of new ones, and of all.
+
+        At most ZGCWATCH_MAX_LINKS_PER_PAGE new articles are taken from one page and
+        ZGCWATCH_MAX_NEW_ARTICLES in the run; the chain then counts as not walked to its
+        end, so the next run goes as deep again and takes the rest.
+        """
+        requests, new, seen, left = [], 0, set(), 0
         base = response.meta.get("live_url")
         for link in links:
             live = self.sites.live_url(link.url, base)
@@ -112,8 +172,24 @@ class MonitorSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("zgcwatch/skipped/known")
                 continue
             new += 1
+            if self._capped(len(requests)):
+                left += 1
+                continue
+            self.requested += 1
             requests.append(self.article_request(canonical, link))
+        if left:
+            chain = self.chains[response.meta["chain"]]
+            chain.capped = True
+            self.crawler.stats.inc_value("zgcwatch/capped/links", left)
+            self.logger.warning("listing %s: %d new article links left for the next run "
+                                "(ZGCWATCH_MAX_LINKS_PER_PAGE=%d, ZGCWATCH_MAX_NEW_ARTICLES=%d)",
+                                response.url, left, self.max_links, self.max_articles)
         return requests, new, len(seen)
+
+    def _capped(self, taken_here):
+        """True when no more articles may be requested from this page or in this run."""
+        return (self.max_links and taken_here >= self.max_links) or (
+            self.max_articles and self.requested >= self.max_articles)
 
     def goes_on(self, response, new, next_url, found=True):
         """Whether the chain goes on to `next_url`; when it ends, say why and how.
@@ -125,6 +201,10 @@ class MonitorSpider(scrapy.Spider):
         page_no = response.meta["page_no"]
         if not found:
             chain.done, chain.complete = True, False
+            return False
+        if chain.capped:  # later pages would only add to what is left for the next run
+            chain.done, chain.complete = True, False
+            self.logger.info("listing %s: stop after page %d (cap reached)", chain.name, page_no)
             return False
         reason = None
         chain.visited.add(response.meta["live_url"])
@@ -200,6 +280,13 @@ class MonitorSpider(scrapy.Spider):
         if not self.sites.owns(target) or not self.sites.is_article(target):
             self.logger.warning("redirect from %s leaves the article pages: %s", old, target)
             return
+        chain = [*response.meta["aliases"], old]
+        if target in chain:
+            # Logged once here and remembered, so the next runs do not ask again for a while.
+            self.count_error("redirect_loop", f"{' -> '.join(chain)} -> {target}")
+            for url in chain:
+                yield DeadUrlItem(url=url, source=self.name, reason="redirect loop")
+            return
         self.crawler.stats.inc_value("zgcwatch/redirects")
         # Also when the request below carries it: Scrapy drops that request as a duplicate
         # if another link already scheduled the target, and the alias must not be lost.
@@ -242,15 +329,19 @@ class MonitorSpider(scrapy.Spider):
     def count_failure(self, failure, what):
         """Log one line for a failed request and count it by kind."""
         request = failure.request
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+        message = failure.getErrorMessage()
+        if "DOWNLOAD_MAXSIZE" in message or "larger than download max size" in message:
+            kind = "too_big"  # a gzip bomb (cut while inflating) counts like a huge page
+        elif failure.check(IgnoreRequest) and not failure.check(HttpError):
             self.crawler.stats.inc_value("zgcwatch/skipped/ignored")
-            self.logger.info("%s not fetched (%s): %s", what, failure.getErrorMessage(),
-                             request.url)
+            self.logger.info("%s not fetched (%s): %s", what, message, request.url)
             return
-        if failure.check(HttpError):
+        elif failure.check(HttpError):
             kind = f"http_{failure.value.response.status}"
         else:
             kind = type(failure.value).__name__
+        if what == "listing":  # the run's message names why no listing could be read
+            self.crawler.stats.inc_value(f"zgcwatch/listing/failed/{kind}")
         self.count_error(kind, request.url, what)
 
     def count_error(self, kind, url, what="article"):

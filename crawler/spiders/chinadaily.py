@@ -4,7 +4,7 @@ import json
 import re
 from urllib.parse import urlencode
 
-from crawler.spiders.base import Link, MonitorSpider
+from crawler.spiders.base import Link, MonitorSpider, listing_page
 
 LIVE = "https://www.chinadaily.com.cn"
 SEARCH = "https://newssearch.chinadaily.com.cn/rest/en/search"
@@ -26,6 +26,7 @@ class ChinadailySpider(MonitorSpider):
         for words in settings.getlist("ZGCWATCH_CHINADAILY_SEARCH"):
             yield self.search_request(words, 1)
 
+    @listing_page
     def parse_search(self, response):
         """A page of search API results (JSON), then the next page."""
         try:
