@@ -296,7 +296,8 @@ class StorePipeline:
         try:
             story, created = await asyncio.wrap_future(self.writer.submit(
                 self.processor.store, item.url, item.source, analysis, item.pages,
-                item.aliases, None, getattr(self.crawler.spider, "run_id", None), True))
+                item.aliases, run_id=getattr(self.crawler.spider, "run_id", None),
+                fetched=True))
         except sqlite3.OperationalError as exc:
             # Locked past the busy timeout, or the disk is full: the transaction rolled
             # back, so nothing half-written stays; the URL is not known, the next run retries.

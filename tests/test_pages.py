@@ -57,7 +57,7 @@ def test_stories_page_lists_headlines_links_dates_copies_and_why(store_file):
     assert html.count("copy linked") == 2  # stories 2 and 6 have one copy each
     assert "Kept for" in html and '<span class="zgc-term">海归</span>' in html
     assert '<table class="rows-and-columns">' not in html  # no column wall of bodies
-    assert '<details class="zgc-columns">' in html and "What the columns mean (22)" in html
+    assert '<details class="zgc-columns">' in html and "What the columns mean (23)" in html
     assert 'name="_search"' in html and "published (month)" in html  # search and facets stay
     assert "zgc-evidence" not in html  # these rows have no evidence: nothing empty shows
 
