@@ -95,3 +95,14 @@ def test_json_and_csv_unchanged_by_the_templates(store_file):
         assert get("/monitor/feed.atom").status_code == 200
         css = get(f"/{pages.STATIC_MOUNT}/zgcwatch.css")
         assert css.status_code == 200 and "zgc-stories" in css.text
+
+
+def test_evidence_that_is_the_headline_is_said_not_repeated(store_file):
+    conn = sqlite3.connect(store_file)
+    with conn:
+        conn.execute("UPDATE articles SET evidence = title WHERE id = 6")
+    conn.close()
+    with datasette_get(store_file) as get:
+        html = get("/monitor/stories").text
+    entry = html.split(f'href="{URL[6]}"', 1)[1].split("</li>", 1)[0]
+    assert "both named in the headline" in entry and "zgc-evidence" not in entry
