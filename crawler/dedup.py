@@ -91,6 +91,15 @@ def _top_years(norm):
     return {year for year, n in counts.items() if n == most}
 
 
+def _years_within(a, b):
+    """An excerpt names no year its story does not: else it is another year's edition.
+
+    (The most-mentioned year of a first half need not be the whole story's.)
+    """
+    short, long_ = sorted((a, b), key=len)
+    return set(_YEAR.findall(short)) <= set(_YEAR.findall(long_))
+
+
 class DedupIndex:
     """Finds the stored article a body nearly duplicates, per language, in milliseconds.
 
@@ -263,15 +272,18 @@ class DedupIndex:
             floor = best.similarity if best else 0
             score = fuzz.ratio(norm, other, processor=None,
                                score_cutoff=max(self.threshold, floor) * 100) / 100
-            if not score and min(len(norm), len(other)) >= self.min_excerpt:
+            if score:
+                other_years = _top_years(other) if years else set()
+                if years and other_years and not years & other_years:
+                    continue  # the same template for another year's edition: a new story
+            elif min(len(norm), len(other)) >= self.min_excerpt:
                 if shingles is None:
                     shingles = _shingle_set(norm)
                 share = _contained(shingles, _shingle_set(other))
-                score = share if share >= max(self.threshold, floor) else 0
+                if share < max(self.threshold, floor) or not _years_within(norm, other):
+                    continue
+                score = share
             if not score or (best and score <= best.similarity):
                 continue
-            other_years = _top_years(other) if years else set()
-            if years and other_years and not years & other_years:
-                continue  # the same template for another year's edition: a new story
             best = Match(article_id, round(score, 4))
         return best

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.dedup import DedupIndex, Match, body_hash, normalize, similarity
+from crawler.dedup import DedupIndex, Match, _top_years, body_hash, normalize, similarity
 from store import open_store
 from store.seeds import read_seeds
 from store.signatures import (
@@ -463,3 +463,24 @@ def test_fixture_stories_only_known_duplicates():
             copies += 1
             assert match and keys[match.article_id] in cluster[key], key
     assert copies == 7  # seed + its page + republication; two cross-site; two zh
+
+
+def test_an_excerpt_is_judged_by_the_years_it_names_not_its_most_named_one():
+    """A story's first half may dwell on an earlier year than the whole: still its excerpt."""
+    story = _body(
+        "In 2019 the park opened its first floor to start-ups founded by returnees, and in "
+        "2019 it signed 30 companies, most of them working on chips and sensors for cars.",
+        "The park's managers said 2019 was a year of learning: leases were short, rents "
+        "were low and the founders shared a single testing room on the ground floor.",
+        "By 2024 the park had grown to six buildings. In 2024 it housed 210 companies, and "
+        "in 2024 their combined revenue passed 9 billion yuan, according to the park.",
+        "Managers expect 2024 to be remembered as the year the park turned a profit, and "
+        "plan a second site in the north of the district for companies making equipment.",
+        "Founders in 2024 asked for more laboratory space, longer leases and help with "
+        "hiring engineers who have worked abroad, the managers said on Tuesday.")
+    half = "Shared from the park's newsletter.\n" + story[: len(story) // 2]
+    assert _top_years(normalize(half)) == {"2019"} and _top_years(normalize(story)) == {"2024"}
+    index = _index((1, "en", story))
+    assert index.find("en", half) == Match(1, pytest.approx(0.95, abs=0.05))
+    next_year = half.replace("2019", "2025")  # names a year the story never does
+    assert index.find("en", next_year) is None
