@@ -171,9 +171,13 @@ class ArticleProcessor:
         if original is None:
             self._point(id_, None, None)
             return None
-        root = get_article(self.db, original)
-        while root["duplicate_of"] is not None and root["duplicate_of"] != id_:
+        root, seen = get_article(self.db, original), {id_}
+        while root["duplicate_of"] is not None and root["duplicate_of"] not in seen:
+            seen.add(root["id"])
             root = get_article(self.db, root["duplicate_of"])
+        if root["duplicate_of"] is not None:  # it copies this article: this one is the original
+            self._point(id_, None, None)
+            return None
         published = record["published"] or "9999"
         if root["source"] != "seed" and published[:10] < (root["published"] or "9999")[:10]:
             # An earlier original arrived after its republication: it takes the story's place.
